@@ -1,0 +1,42 @@
+"""`cml-mlops`: one command per lifecycle step, run inside a generated project."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from cml_mlops import __version__
+from cml_mlops.cli_support import CleanErrorsGroup, CliState
+from cml_mlops.config import PROFILE_ENV, PROFILES
+
+
+@click.group(cls=CleanErrorsGroup)
+@click.version_option(__version__, prog_name="cml-mlops")
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Generated project folder (default: the nearest folder holding cml-mlops.yaml).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILES),
+    envvar=PROFILE_ENV,
+    default=None,
+    help=f"Config profile (default: ${PROFILE_ENV} or 'local').",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None, profile: str | None, verbose: bool) -> None:
+    """Test-driven MLOps lifecycle for Cloudera Machine Learning."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    ctx.obj = CliState(project_dir=project_dir, profile=profile)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

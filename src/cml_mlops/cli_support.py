@@ -1,0 +1,54 @@
+"""What every CLI command shares: loading the project config once, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from cml_mlops.config import ProjectConfig, load_config
+from cml_mlops.errors import CmlMlopsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliState:
+    """Options of the `cml-mlops` group, shared by its commands."""
+
+    project_dir: Path | None = None
+    profile: str | None = None
+    _config: ProjectConfig | None = field(default=None, repr=False)
+
+    def config(self) -> ProjectConfig:
+        if self._config is None:
+            self._config = load_config(self.project_dir, self.profile)
+        return self._config
+
+
+def pass_config(func: F) -> F:
+    """Give the command the validated ProjectConfig as its first argument."""
+
+    @click.pass_context
+    @functools.wraps(func)
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        state = ctx.find_object(CliState) or CliState()
+        return func(state.config(), *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class CleanErrorsGroup(click.Group):
+    """A group whose commands report a CmlMlopsError as one clear line and its exit code (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CmlMlopsError as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = exc.exit_code
+            raise error from None

@@ -1,0 +1,254 @@
+"""The project configuration: one YAML file (`cml-mlops.yaml`) with profiles and environment overrides.
+
+Layering, last wins: the file's base sections, then `profiles.<name>` (chosen by `--profile` or
+`CML_MLOPS_PROFILE`, default `local`), then environment variables named `CML_MLOPS_<SECTION>_<FIELD>`
+(e.g. `CML_MLOPS_DATA_URL`). Secrets are never read from the file: fields typed `SecretStr` come only
+from their environment variable, and a file that sets one is rejected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from cml_mlops.errors import ConfigError
+
+CONFIG_FILENAME = "cml-mlops.yaml"
+PROFILES = ("local", "ci", "prod")
+ENV_PREFIX = "CML_MLOPS_"
+PROFILE_ENV = "CML_MLOPS_PROFILE"
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectSection(Section):
+    name: str = Field(min_length=1)
+    package: str = Field(pattern=IDENTIFIER_PATTERN, description="import name of the use-case package")
+
+
+class DataSection(Section):
+    url: str = Field(min_length=1, description="http(s) URL, file:// URL or local path of the data set")
+    member: str = Field(min_length=1, description="the CSV to use: a member of the archive, or the file")
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$", description="SHA-256 of the member")
+    separator: str = Field(default=",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    raw_dir: Path = Path("data/raw")
+    timeout_seconds: float = Field(default=60, gt=0)
+    retries: int = Field(default=4, ge=0, le=10)
+    max_download_bytes: int = Field(default=500_000_000, gt=0)
+    max_extracted_bytes: int = Field(default=1_000_000_000, gt=0)
+    max_members: int = Field(default=1000, gt=0)
+
+
+class LakeSection(Section):
+    engine: Literal["pyiceberg"] = "pyiceberg"
+    catalog_name: str = Field(default="cml_mlops", pattern=IDENTIFIER_PATTERN)
+    catalog_uri: SecretStr = Field(
+        default=SecretStr("sqlite:///lake/catalog.db"),
+        description="SQLAlchemy URL of the Iceberg SQL catalog; relative sqlite paths are under the project",
+    )
+    warehouse: str = Field(default="lake/warehouse", description="folder or URI of the table files")
+    namespace: str = Field(pattern=IDENTIFIER_PATTERN)
+    table: str = Field(pattern=IDENTIFIER_PATTERN)
+
+    @property
+    def quarantine_table(self) -> str:
+        return f"{self.table}_quarantine"
+
+
+class FeaturesSection(Section):
+    use_leakage_columns: bool = Field(
+        default=False, description="put back columns only known after the outcome (benchmarking only)"
+    )
+
+
+class TrackingSection(Section):
+    uri: str = "sqlite:///mlruns/mlflow.db"
+    experiment: str = Field(min_length=1)
+    model_name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class GatesSection(Section):
+    min_test_roc_auc: float = Field(default=0.75, ge=0.5, le=1.0)
+    min_lift_over_baseline: float = Field(default=0.05, ge=0.0, le=0.5)
+    non_inferiority_margin: float = Field(default=0.01, ge=0.0, le=0.2)
+    confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    min_segment_rows: int = Field(default=200, ge=1)
+    min_segment_roc_auc: float = Field(default=0.6, ge=0.5, le=1.0)
+
+
+class CmlSection(Section):
+    workspace_url: str = ""
+    project_id: str = ""
+    runtime_identifier: str = ""
+    api_key: SecretStr | None = Field(default=None, json_schema_extra={"env": "CDSW_APIV2_KEY"})
+
+
+class MonitoringSection(Section):
+    schedule: str = "0 6 * * *"
+    dsn: SecretStr | None = Field(default=None, json_schema_extra={"env": "CML_MLOPS_MONITORING_DSN"})
+
+
+class ReportsSection(Section):
+    dir: Path = Path("reports")
+
+
+class ProjectConfig(Section):
+    """The whole validated configuration, with paths resolved against the project root."""
+
+    root: Path
+    profile: str
+    project: ProjectSection
+    data: DataSection
+    lake: LakeSection
+    features: FeaturesSection = FeaturesSection()
+    tracking: TrackingSection
+    gates: GatesSection = GatesSection()
+    cml: CmlSection = CmlSection()
+    monitoring: MonitoringSection = MonitoringSection()
+    reports: ReportsSection = ReportsSection()
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; choose one of {', '.join(PROFILES)}")
+        return value
+
+    def path(self, relative: Path | str) -> Path:
+        """A path from the config, resolved against the project root."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    def catalog_uri(self) -> str:
+        """The catalog URL, with a relative SQLite path placed under the project root."""
+        uri = self.lake.catalog_uri.get_secret_value()
+        prefix = "sqlite:///"
+        if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
+            return prefix + str(self.path(uri[len(prefix) :]))
+        return uri
+
+    def warehouse_uri(self) -> str:
+        """The warehouse location as a URI: a plain relative folder is placed under the project root."""
+        warehouse = self.lake.warehouse
+        if "://" in warehouse:
+            return warehouse
+        return self.path(warehouse).resolve().as_uri()
+
+
+# Fields whose value is a secret: the file may not set them; they come from these variables only.
+SECRET_ENV = {
+    ("cml", "api_key"): "CDSW_APIV2_KEY",
+    ("monitoring", "dsn"): "CML_MLOPS_MONITORING_DSN",
+}
+# Settings that may carry credentials: allowed in the file only without a password.
+CREDENTIAL_URLS = {("lake", "catalog_uri")}
+SECTIONS = {
+    name: field.annotation
+    for name, field in ProjectConfig.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, Section)
+}
+
+
+def env_name(section: str, field: str) -> str:
+    """The environment variable that overrides `section.field`."""
+    return SECRET_ENV.get((section, field), f"{ENV_PREFIX}{section}_{field}".upper())
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` that holds the config file."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILENAME).is_file():
+            return folder
+    raise ConfigError(
+        f"no {CONFIG_FILENAME} found in {here} or its parents: run inside a generated project "
+        "or pass --project-dir"
+    )
+
+
+def load_config(
+    project_dir: Path | None = None,
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ProjectConfig:
+    """Read, layer and validate the project config; raise ConfigError with every problem listed."""
+    env = os.environ if environ is None else environ
+    root = find_project_root(project_dir)
+    raw = _read_yaml(root / CONFIG_FILENAME)
+    profiles = raw.pop("profiles", {}) or {}
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{CONFIG_FILENAME}: 'profiles' must be a mapping of profile name to overrides")
+    chosen = profile or env.get(PROFILE_ENV) or "local"
+    if chosen not in PROFILES:
+        raise ConfigError(f"unknown profile {chosen!r}; choose one of {', '.join(PROFILES)}")
+    unknown_profiles = set(profiles) - set(PROFILES)
+    if unknown_profiles:
+        raise ConfigError(f"{CONFIG_FILENAME}: unknown profiles {sorted(unknown_profiles)}; use {PROFILES}")
+    merged = _deep_merge(raw, profiles.get(chosen) or {})
+    _reject_secrets_in_file(merged)
+    merged = _apply_environment(merged, env)
+    try:
+        return ProjectConfig(root=root, profile=chosen, **merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"{root / CONFIG_FILENAME} (profile {chosen}): {problems}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return content
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _reject_secrets_in_file(merged: dict[str, Any]) -> None:
+    for section, field in SECRET_ENV:
+        if (merged.get(section) or {}).get(field) not in (None, ""):
+            raise ConfigError(
+                f"{section}.{field} is a secret: remove it from {CONFIG_FILENAME} and set "
+                f"{env_name(section, field)} in the environment instead"
+            )
+    for section, field in CREDENTIAL_URLS:
+        value = (merged.get(section) or {}).get(field)
+        if isinstance(value, str) and urlsplit(value).password:
+            raise ConfigError(
+                f"{section}.{field} holds a password: keep the file free of secrets and set "
+                f"{env_name(section, field)} in the environment instead"
+            )
+
+
+def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    result = {key: (dict(value) if isinstance(value, dict) else value) for key, value in merged.items()}
+    for section, model in SECTIONS.items():
+        for field in model.model_fields:
+            value = env.get(env_name(section, field))
+            if value is not None and value != "":
+                result.setdefault(section, {})[field] = value
+    return result

@@ -1,0 +1,78 @@
+"""Fixtures shared by the whole suite: the shared bank data, a baked default project, PostgreSQL."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+from cookiecutter.main import cookiecutter
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = REPO_ROOT / "template"
+BANK_ZIP = Path(os.environ.get("CML_MLOPS_TEST_DATA_ZIP", REPO_ROOT.parent / "shared/data/bank-marketing/bank.zip"))
+BANK_FULL_SHA256 = "d1513ec63b385506f7cfce9f2c5caa9fe99e7ba4e8c3fa264b3aaf0f849ed32d"
+BANK_SAMPLE_SHA256 = "dc8d576e9bda0f41ee891251bd84bab9a39ce576cba715aac08adc2374a01fde"
+
+
+def bake(output_dir: Path, **extra_context: str) -> Path:
+    """Generate a project from the template without prompts; the library comes from this checkout."""
+    context = {"cml_mlops_requirement": f"cml-mlops @ {REPO_ROOT.as_uri()}", **extra_context}
+    return Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(output_dir), extra_context=context))
+
+
+def read_bank_csv(member: str = "bank.csv") -> pd.DataFrame:
+    """A member of the shared bank zip as raw text columns, as `lake load` reads it."""
+    with zipfile.ZipFile(BANK_ZIP) as archive, archive.open(member) as handle:
+        return pd.read_csv(handle, sep=";", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="session")
+def bank_zip() -> Path:
+    if not BANK_ZIP.is_file():
+        pytest.fail(f"shared data set missing at {BANK_ZIP}: set CML_MLOPS_TEST_DATA_ZIP")
+    return BANK_ZIP
+
+
+@pytest.fixture(scope="session")
+def baked_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default (bank marketing) project, baked once per session; treat it as read-only."""
+    return bake(tmp_path_factory.mktemp("baked"))
+
+
+@pytest.fixture(scope="session")
+def bank_package(baked_project: Path) -> Iterator[ModuleType]:
+    """The baked project's use-case package (`bank_marketing`), importable for the session."""
+    sys.path.insert(0, str(baked_project / "src"))
+    try:
+        yield importlib.import_module("bank_marketing")
+    finally:
+        sys.path.remove(str(baked_project / "src"))
+
+
+@pytest.fixture(scope="session")
+def bank_contracts(bank_package: ModuleType) -> ModuleType:
+    return importlib.import_module("bank_marketing.contracts")
+
+
+@pytest.fixture(scope="session")
+def bank_features(bank_package: ModuleType) -> ModuleType:
+    return importlib.import_module("bank_marketing.features")
+
+
+@pytest.fixture(scope="session")
+def bank_sample_raw(bank_zip: Path) -> pd.DataFrame:
+    """bank.csv (4,521 rows) as raw text columns."""
+    return read_bank_csv("bank.csv")
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    """A fresh default project of its own, safe to write to."""
+    return bake(tmp_path)
