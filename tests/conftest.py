@@ -12,10 +12,9 @@ from types import ModuleType
 
 import pandas as pd
 import pytest
-from cookiecutter.main import cookiecutter
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_DIR = REPO_ROOT / "template"
+from ci.lifecycle import REPO_ROOT, bake_project
+
 BANK_ZIP = Path(os.environ.get("CML_MLOPS_TEST_DATA_ZIP", REPO_ROOT.parent / "shared/data/bank-marketing/bank.zip"))
 BANK_FULL_SHA256 = "d1513ec63b385506f7cfce9f2c5caa9fe99e7ba4e8c3fa264b3aaf0f849ed32d"
 BANK_SAMPLE_SHA256 = "dc8d576e9bda0f41ee891251bd84bab9a39ce576cba715aac08adc2374a01fde"
@@ -23,8 +22,7 @@ BANK_SAMPLE_SHA256 = "dc8d576e9bda0f41ee891251bd84bab9a39ce576cba715aac08adc2374
 
 def bake(output_dir: Path, **extra_context: str) -> Path:
     """Generate a project from the template without prompts; the library comes from this checkout."""
-    context = {"cml_mlops_requirement": f"cml-mlops @ {REPO_ROOT.as_uri()}", **extra_context}
-    return Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(output_dir), extra_context=context))
+    return bake_project(output_dir, **extra_context)
 
 
 def read_bank_csv(member: str = "bank.csv") -> pd.DataFrame:

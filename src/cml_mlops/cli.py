@@ -31,9 +31,7 @@ from cml_mlops.config import PROFILE_ENV, PROFILES
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, profile: str | None, verbose: bool) -> None:
     """Test-driven MLOps lifecycle for Cloudera Machine Learning."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = CliState(project_dir=project_dir, profile=profile)
 
 

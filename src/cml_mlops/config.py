@@ -173,8 +173,7 @@ def find_project_root(start: Path | None = None) -> Path:
         if (folder / CONFIG_FILENAME).is_file():
             return folder
     raise ConfigError(
-        f"no {CONFIG_FILENAME} found in {here} or its parents: run inside a generated project "
-        "or pass --project-dir"
+        f"no {CONFIG_FILENAME} found in {here} or its parents: run inside a generated project or pass --project-dir"
     )
 
 

@@ -87,17 +87,20 @@ class RawRecord(pa.DataFrameModel):
 class RawDataset(RawRecord):
     """A whole raw data set: the row rules plus size, class balance and duplicate rules."""
 
-    @pa.dataframe_check(error=f"fewer than {MIN_ROWS} rows")
+    @pa.dataframe_check
     def enough_rows(cls, frame: pd.DataFrame) -> bool:
+        """At least MIN_ROWS rows (a header-only file fails here)."""
         return len(frame) >= MIN_ROWS
 
-    @pa.dataframe_check(error=f"positive rate outside {POSITIVE_RATE_BAND}")
+    @pa.dataframe_check
     def positive_rate_in_band(cls, frame: pd.DataFrame) -> bool:
+        """The share of positives lies in POSITIVE_RATE_BAND."""
         if frame.empty:
             return False
         rate = float((frame[TARGET] == POSITIVE_LABEL).mean())
         return POSITIVE_RATE_BAND[0] <= rate <= POSITIVE_RATE_BAND[1]
 
-    @pa.dataframe_check(error=f"more than {MAX_DUPLICATE_SHARE:.0%} duplicate rows")
+    @pa.dataframe_check
     def few_duplicates(cls, frame: pd.DataFrame) -> bool:
+        """At most MAX_DUPLICATE_SHARE of the rows repeat an earlier row."""
         return float(frame.duplicated().mean()) <= MAX_DUPLICATE_SHARE if len(frame) else True

@@ -1,0 +1,98 @@
+"""Bake a project and run `cml-mlops` steps in it, timing each: shared by `nox -s demo` and `nox -s bake`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = REPO_ROOT / "template"
+CLI = [sys.executable, "-m", "cml_mlops"]
+
+
+@dataclass
+class StepResult:
+    name: str
+    returncode: int
+    seconds: float
+    last_line: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def template_variables() -> dict[str, object]:
+    """cookiecutter.json as written: prompts (public keys) with their defaults or choices."""
+    raw = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {key: value for key, value in raw.items() if not key.startswith("_")}
+
+
+def choice_matrix() -> list[dict[str, str]]:
+    """One bake per choice of every choice prompt (the others at their defaults), read from cookiecutter.json."""
+    return [
+        {name: choice} for name, value in template_variables().items() if isinstance(value, list) for choice in value
+    ]
+
+
+def bake_project(output_dir: Path, *, fresh: bool = False, **context: str) -> Path:
+    """Generate a project whose cml-mlops requirement points at this checkout."""
+    context = {"cml_mlops_requirement": f"cml-mlops @ {REPO_ROOT.as_uri()}", **context}
+    if fresh and output_dir.exists():
+        shutil.rmtree(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    # Keep downloaded data and the lake between runs: the steps themselves decide what to redo.
+    return Path(
+        cookiecutter(
+            str(TEMPLATE_DIR),
+            no_input=True,
+            output_dir=str(output_dir),
+            extra_context=context,
+            overwrite_if_exists=True,
+        )
+    )
+
+
+def run_step(project: Path, name: str, *args: str) -> StepResult:
+    """Run `cml-mlops <args>` in the project, streaming its output, and time it."""
+    print(f"\n=== {name}: cml-mlops {' '.join(args)}", flush=True)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*CLI, *args], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    last_line = ""
+    assert process.stdout is not None
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        if line.strip():
+            last_line = line.strip()
+    returncode = process.wait()
+    return StepResult(name, returncode, time.perf_counter() - started, last_line)
+
+
+def run_steps(project: Path, steps: list[tuple[str, list[str]]]) -> list[StepResult]:
+    """Run the steps in order, stopping at the first failure (later steps need the earlier ones)."""
+    results = []
+    for name, args in steps:
+        result = run_step(project, name, *args)
+        results.append(result)
+        if not result.ok:
+            break
+    return results
+
+
+def print_summary(title: str, results: list[StepResult], planned: int) -> None:
+    print(f"\n{title}")
+    print(f"{'step':<12} {'status':<8} {'seconds':>8}  last output")
+    for result in results:
+        status = "ok" if result.ok else f"FAIL({result.returncode})"
+        print(f"{result.name:<12} {status:<8} {result.seconds:>8.2f}  {result.last_line[:90]}")
+    for _ in range(planned - len(results)):
+        print(f"{'-':<12} {'skipped':<8}")
