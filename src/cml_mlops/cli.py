@@ -12,7 +12,17 @@ from cml_mlops.cli_support import CleanErrorsGroup, CliState
 from cml_mlops.config import PROFILE_ENV, PROFILES
 
 
-@click.group(cls=CleanErrorsGroup)
+# Each step's module is imported only when that step runs (see CleanErrorsGroup).
+COMMANDS = {
+    "ingest": "cml_mlops.ingest.command:ingest",
+    "lake": "cml_mlops.data_commands:lake",
+    "validate": "cml_mlops.data_commands:validate",
+    "eda": "cml_mlops.eda.command:eda",
+    "contract": "cml_mlops.contracts.command:contract",
+}
+
+
+@click.group(cls=CleanErrorsGroup, lazy_commands=COMMANDS)
 @click.version_option(__version__, prog_name="cml-mlops")
 @click.option(
     "--project-dir",
@@ -38,3 +48,4 @@ def cli(ctx: click.Context, project_dir: Path | None, profile: str | None, verbo
 def main() -> None:
     """Console-script entry point."""
     cli()
+

@@ -1,0 +1,45 @@
+"""A baked default project and the bank data, prepared once for the benchmarks."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import tempfile
+import zipfile
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+
+from ci.lifecycle import REPO_ROOT, bake_project
+
+BANK_ZIP = REPO_ROOT.parent / "shared" / "data" / "bank-marketing" / "bank.zip"
+
+
+@cache
+def baked_project() -> Path:
+    project = bake_project(Path(tempfile.mkdtemp(prefix="cml-mlops-bench-")))
+    sys.path.insert(0, str(project / "src"))
+    return project
+
+
+def contracts() -> ModuleType:
+    baked_project()
+    return importlib.import_module("bank_marketing.contracts")
+
+
+def bank_full_text() -> pd.DataFrame:
+    """bank-full.csv as text columns, as `lake load` reads it."""
+    with zipfile.ZipFile(BANK_ZIP) as archive, archive.open("bank-full.csv") as handle:
+        return pd.read_csv(handle, sep=";", dtype=str, keep_default_na=False)
+
+
+def resampled(rows: int, *, seed: int = 0) -> pd.DataFrame:
+    """bank-full resampled to `rows` rows; `balance` redrawn so rows stay distinct (the duplicate rule passes)."""
+    rng = np.random.default_rng(seed)
+    full = bank_full_text()
+    frame = full.iloc[rng.integers(0, len(full), rows)].reset_index(drop=True)
+    frame["balance"] = rng.integers(-5_000, 100_000, rows).astype(str)
+    return frame
