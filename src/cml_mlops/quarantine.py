@@ -33,7 +33,7 @@ def quarantine_rows(
     labels = report.invalid_index
     if len(labels) == 0:
         return None
-    reasons = report.checks_by_row()
+    reasons = report.row_checks
     rows = frame.loc[labels].astype("string").astype(object).where(frame.loc[labels].notna(), None)
     rows[REASON_COLUMN] = [", ".join(reasons.get(label, [])) or "row check" for label in labels]
     rows[SOURCE_COLUMN] = source

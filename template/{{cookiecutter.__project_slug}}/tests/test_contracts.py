@@ -33,7 +33,7 @@ def test_generated_rows_pass_the_row_contract(frame: pd.DataFrame) -> None:
 
 
 def test_header_only_data_fails_the_row_count_rule() -> None:
-    assert ("RawDataset", "enough_rows") in failed_checks(RawRecord.example(size=0), RawDataset)
+    assert failed_checks(RawRecord.example(size=0), RawDataset) == {("RawDataset", "enough_rows")}
 
 
 def test_a_missing_target_is_reported() -> None:

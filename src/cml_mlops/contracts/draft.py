@@ -1,0 +1,455 @@
+"""Draft a contract module from a data sample: types, categories, ranges and the target, in the template's shape.
+
+The draft is a starting point: every rule only describes the sample, so the user reviews it before relying on it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import keyword
+import math
+import re
+import sys
+import textwrap
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from cml_mlops.contracts.csv_reader import read_raw_csv
+from cml_mlops.contracts.report import write_text_atomically
+from cml_mlops.contracts.runner import validate_frame
+from cml_mlops.errors import ContractViolation, DataFormatError
+
+DRAFT_VERSION = "0.1.0"
+LINE_LENGTH = 110
+INDENT = "    "
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INT64 = np.iinfo(np.int64)
+# Module-level names of a drafted contract: a class attribute with one of these names would shadow it
+# inside the class body (and in annotations, which pandera evaluates with the class namespace).
+_MODULE_NAMES = {
+    "annotations", "pd", "pa", "Series", "CONTRACT_VERSION", "TARGET", "POSITIVE_LABEL", "LABELS",
+    "MIN_ROWS", "POSITIVE_RATE_BAND", "MAX_DUPLICATE_SHARE",
+}  # fmt: skip
+_RESERVED = (
+    set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | set(dir(pa.DataFrameModel)) | _MODULE_NAMES
+)
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """What the sample says about one column, and the Python attribute that will describe it."""
+
+    name: str
+    attribute: str
+    kind: str  # "int", "float", "category", "text" or "target"
+    nullable: bool
+    low: float | int | None = None
+    high: float | int | None = None
+    categories: tuple[str, ...] = ()
+    constant: str | None = None
+    distinct: int = 0
+
+
+def draft_contract(
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    positive_label: str,
+    class_name: str = "RawRecord",
+    max_categories: int = 50,
+    source: str = "a data sample",
+) -> str:
+    """Source of a contract module (RawRecord + RawDataset) that accepts `frame`, drafted from its text values.
+
+    `frame` holds the columns as read by `read_raw_csv` (text, missing values as NaN); typed frames work too.
+    """
+    if not class_name.isidentifier() or keyword.iskeyword(class_name):
+        raise ValueError(f"class_name {class_name!r} is not a Python identifier")
+    labels = _check_target(frame, target, positive_label)
+    rules = _column_rules(frame, target, labels, max_categories)
+    typed = _typed(frame, rules)
+    positive_rate = float((frame[target].astype(str) == positive_label).mean())
+    duplicate_share = float(typed.duplicated().mean()) if len(typed) else 0.0
+    return _render(
+        rules,
+        class_name=class_name,
+        target=target,
+        positive_label=positive_label,
+        labels=labels,
+        rows=len(frame),
+        positive_rate=positive_rate,
+        duplicate_share=duplicate_share,
+        source=source,
+    )
+
+
+def draft_from_csv(
+    path: Path,
+    *,
+    separator: str,
+    target: str,
+    positive_label: str,
+    output: Path | None = None,
+    encoding: str = "utf-8",
+    max_categories: int = 50,
+) -> str:
+    """Draft from a CSV, check that the draft accepts that CSV, and write it to `output` when given."""
+    path = Path(path)
+    frame = read_raw_csv(path, separator=separator, encoding=encoding)
+    source = draft_contract(
+        frame, target=target, positive_label=positive_label, max_categories=max_categories, source=path.name
+    )
+    with loaded_contract(source) as module:
+        # A draft that rejects its own sample is a bug here, not a data problem: never write it.
+        report = validate_frame(frame, module.RawDataset)
+    if not report.passed:
+        raise ContractViolation(f"internal error, the draft rejects its own sample: {report.failures}", report)
+    if output is not None:
+        output = Path(output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(output, source)
+    return source
+
+
+@contextmanager
+def loaded_contract(source: str) -> Iterator[ModuleType]:
+    """Execute contract source as a throw-away module (pandera resolves annotations through sys.modules)."""
+    name = f"_cml_mlops_drafted_contract_{uuid.uuid4().hex}"
+    module = ModuleType(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(source, f"<drafted contract {name}>", "exec"), module.__dict__)  # noqa: S102 - our own output
+        yield module
+    finally:
+        sys.modules.pop(name, None)
+
+
+def _check_target(frame: pd.DataFrame, target: str, positive_label: str) -> tuple[str, str]:
+    """The two labels (sorted), after checking the target is there, complete and binary."""
+    if target not in frame.columns:
+        columns = ", ".join(map(str, frame.columns[:30]))
+        raise DataFormatError(f"target column {target!r} is not in the data; its columns are: {columns}")
+    values = frame[target]
+    missing = int(values.isna().sum())
+    if missing:
+        raise DataFormatError(
+            f"target column {target!r} is empty on {missing} rows: every row needs a label; "
+            "drop those rows from the sample"
+        )
+    distinct = sorted(set(values.astype(str)))
+    if len(distinct) != 2:
+        shown = ", ".join(repr(value) for value in distinct[:10]) + (", ..." if len(distinct) > 10 else "")
+        raise DataFormatError(
+            f"target column {target!r} must hold exactly two values for binary classification; "
+            f"it holds {len(distinct)}: {shown}"
+        )
+    if positive_label not in distinct:
+        raise DataFormatError(
+            f"positive label {positive_label!r} is not a value of target column {target!r} "
+            f"(its values: {distinct[0]!r}, {distinct[1]!r})"
+        )
+    return distinct[0], distinct[1]
+
+
+def _column_rules(frame: pd.DataFrame, target: str, labels: tuple[str, str], max_categories: int) -> list[ColumnRule]:
+    names = [str(column) for column in frame.columns]
+    attributes = _attribute_names(names, target)
+    constants: set[str] = set(attributes.values())
+    rules = []
+    for column, name in zip(frame.columns, names, strict=True):
+        values = frame[column]
+        present = values.dropna().astype(str)
+        attribute, nullable = attributes[name], bool(values.isna().any())
+        if name == target:
+            rules.append(ColumnRule(name, attribute, "target", False, categories=labels, constant="LABELS"))
+        elif len(present) and present.str.fullmatch(_INT.pattern).all() and _fits_int64(present):
+            integers = [int(value) for value in present]
+            low, high = _int_bounds(min(integers), max(integers))
+            rules.append(ColumnRule(name, attribute, "int", nullable, low, high))
+        elif len(present) and present.str.fullmatch(_FLOAT.pattern).all() and _finite(present):
+            numbers = present.astype(float)
+            low_float, high_float = _float_bounds(float(numbers.min()), float(numbers.max()))
+            rules.append(ColumnRule(name, attribute, "float", nullable, low_float, high_float))
+        else:
+            distinct = sorted(set(present))
+            if distinct and len(distinct) <= max_categories:
+                constant = _unique(f"{attribute.upper()}_VALUES", constants)
+                rules.append(
+                    ColumnRule(name, attribute, "category", nullable, categories=tuple(distinct), constant=constant)
+                )
+            else:
+                rules.append(ColumnRule(name, attribute, "text", nullable, distinct=len(distinct)))
+    return rules
+
+
+def _attribute_names(names: list[str], target: str) -> dict[str, str]:
+    """A safe, unique attribute per column; the target is `target` (aliased to TARGET), as in the template."""
+    if len(set(names)) != len(names):
+        raise DataFormatError(f"column names repeat: {sorted({n for n in names if names.count(n) > 1})}")
+    used = set(_RESERVED) | {"target"}
+    chosen = {target: "target"}
+    for name in names:
+        if name == target:
+            continue
+        attribute = re.sub(r"\W+", "_", name.strip()).strip("_")
+        # Python reads identifiers NFKC-normalised: a name that changes would no longer match its column.
+        if not attribute.isidentifier() or unicodedata.normalize("NFKC", attribute) != attribute:
+            attribute = re.sub(r"\W+", "_", name.strip(), flags=re.ASCII).strip("_")
+        attribute = attribute or "column"
+        if attribute[0].isdigit():
+            attribute = f"col_{attribute}"
+        if attribute in _RESERVED or attribute == "target":
+            attribute += "_"
+        chosen[name] = _unique(attribute, used)
+    return chosen
+
+
+def _unique(candidate: str, used: set[str]) -> str:
+    name, suffix = candidate, 2
+    while name in used:
+        name, suffix = f"{candidate}_{suffix}", suffix + 1
+    used.add(name)
+    return name
+
+
+def _fits_int64(values: pd.Series) -> bool:
+    return all(_INT64.min <= int(value) <= _INT64.max for value in values)
+
+
+def _finite(values: pd.Series) -> bool:
+    return bool(np.isfinite(values.astype(float)).all())
+
+
+def _int_bounds(low: int, high: int) -> tuple[int, int]:
+    """Widen by 10% of the span (at least 1), round outwards to a round step; non-negative data stays >= 0."""
+    span = high - low
+    margin = max(1, math.ceil(span / 10)) if span else max(1, math.ceil(abs(low) / 10))
+    step = 10 ** max(0, len(str(span or abs(low) or 1)) - 2)
+    lower = (low - margin) // step * step
+    upper = -(-(high + margin) // step) * step
+    if low >= 0:
+        lower = max(lower, 0)
+    return max(lower, int(_INT64.min)), min(upper, int(_INT64.max))
+
+
+def _float_bounds(low: float, high: float) -> tuple[float, float]:
+    """Widen by 10% of the span, rounded outwards to two significant digits of the span where that is exact."""
+    largest = sys.float_info.max  # the bounds must stay finite: repr(inf) is not a Python literal
+    span = high - low
+    reference = span if 0 < span < math.inf else (abs(low) or 1.0)
+    margin = reference / 10
+    lower, upper = max(low - margin, -largest), min(high + margin, largest)
+    exponent = math.floor(math.log10(reference)) - 1
+    step = 10.0**exponent
+    if step > 0 and math.isfinite(lower / step) and math.isfinite(upper / step):
+        digits = max(0, -exponent)
+        rounded_lower = round(math.floor(lower / step) * step, digits)
+        rounded_upper = round(math.ceil(upper / step) * step, digits)
+        # Rounding can overshoot the float range or land inside the data: keep the plain margin there.
+        if -largest <= rounded_lower <= low:
+            lower = rounded_lower
+        if high <= rounded_upper <= largest:
+            upper = rounded_upper
+    if low >= 0:
+        lower = max(lower, 0.0)
+    return lower + 0.0, upper + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _typed(frame: pd.DataFrame, rules: list[ColumnRule]) -> pd.DataFrame:
+    """The frame with the drafted types, as the contract's coercion will give it (for the duplicate share)."""
+    typed = {}
+    for column, rule in zip(frame.columns, rules, strict=True):
+        values = frame[column]
+        if rule.kind in ("int", "float"):
+            typed[rule.name] = pd.to_numeric(values.astype(object).where(values.notna(), None))
+        else:
+            typed[rule.name] = values.where(values.isna(), values.astype(str))
+    return pd.DataFrame(typed, index=frame.index)
+
+
+def _round_significant(value: float, digits: int, *, up: bool) -> float:
+    exponent = math.floor(math.log10(value)) - digits + 1
+    step = 10.0**exponent
+    rounded = (math.ceil(value / step) if up else math.floor(value / step)) * step
+    return round(rounded, max(0, -exponent))
+
+
+def _min_rows(rows: int) -> int:
+    """A tenth of the sample, rounded down to two significant digits: a full extract is usually larger."""
+    tenth = rows // 10
+    if tenth < 1:
+        return 1
+    step = 10 ** max(0, len(str(tenth)) - 2)
+    return tenth // step * step
+
+
+def _render(
+    rules: list[ColumnRule],
+    *,
+    class_name: str,
+    target: str,
+    positive_label: str,
+    labels: tuple[str, str],
+    rows: int,
+    positive_rate: float,
+    duplicate_share: float,
+    source: str,
+) -> str:
+    dataset_class = class_name.removesuffix("Record") + "Dataset" if class_name != "Record" else "Dataset"
+    band = (
+        _round_significant(positive_rate / 2, 2, up=False),
+        min(1.0, _round_significant(positive_rate * 2, 2, up=True)),
+    )
+    max_duplicates = min(1.0, max(0.01, math.ceil(duplicate_share * 150) / 100))
+    summary = (
+        f"`{class_name}` holds the row-level rules (types, nulls, categories, ranges): the lake takes its column "
+        "types from it, training and serving validate inputs with it, and hypothesis generates test frames from "
+        f"it. `{dataset_class}` adds the rules that only make sense for a whole data set (size, class balance, "
+        "duplicates)."
+    )
+    review = (
+        "Every rule below only describes the sample: review them (units, valid ranges, the categories the data's "
+        "documentation lists) and bump CONTRACT_VERSION when you change one."
+    )
+    lines = [
+        f'"""Data contract drafted by `cml-mlops contract draft` from {_docstring_safe(source)} ({rows:,} rows).',
+        "",
+        *textwrap.wrap(summary, LINE_LENGTH),
+        "",
+        *textwrap.wrap(review, LINE_LENGTH),
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import pandas as pd",
+        "import pandera.pandas as pa",
+        "from pandera.typing import Series",
+        "",
+        f"CONTRACT_VERSION = {_literal(DRAFT_VERSION)}",
+        f"TARGET = {_literal(target)}",
+        f"POSITIVE_LABEL = {_literal(positive_label)}",
+        "",
+        "# Categories seen in the sample.",
+    ]
+    for rule in rules:
+        if rule.kind == "category" and rule.constant:
+            lines += _assignment(rule.constant, list(rule.categories))
+    lines += _assignment("LABELS", list(labels))
+    lines += [
+        "",
+        f"# Data-set rules, from the sample: {rows:,} rows, {positive_rate:.1%} positives, "
+        f"{duplicate_share:.1%} duplicate rows.",
+        f"MIN_ROWS = {_number(_min_rows(rows))}",
+        f"POSITIVE_RATE_BAND = ({band[0]!r}, {band[1]!r})",
+        f"MAX_DUPLICATE_SHARE = {max_duplicates!r}",
+        "",
+        "",
+        f"class {class_name}(pa.DataFrameModel):",
+        f'{INDENT}"""One row of the raw data, as delivered in the CSV."""',
+        "",
+    ]
+    for rule in rules:
+        lines += _field(rule)
+    lines += [
+        "",
+        f"{INDENT}class Config:",
+        f"{INDENT * 2}strict = True  # an extra column is an error, not silently carried along",
+        f"{INDENT * 2}coerce = True  # the raw CSV is read as text; the contract gives the types",
+        "",
+        "",
+        *_dataset_class(dataset_class, class_name),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _dataset_class(dataset_class: str, class_name: str) -> list[str]:
+    return f'''class {dataset_class}({class_name}):
+    """A whole raw data set: the row rules plus size, class balance and duplicate rules."""
+
+    @pa.dataframe_check
+    def enough_rows(cls, frame: pd.DataFrame) -> bool:
+        """At least MIN_ROWS rows (a header-only file fails here)."""
+        return len(frame) >= MIN_ROWS
+
+    @pa.dataframe_check
+    def positive_rate_in_band(cls, frame: pd.DataFrame) -> bool:
+        """The share of positives lies in POSITIVE_RATE_BAND (an empty frame is enough_rows' failure)."""
+        if frame.empty:
+            return True
+        rate = float((frame[TARGET] == POSITIVE_LABEL).mean())
+        return POSITIVE_RATE_BAND[0] <= rate <= POSITIVE_RATE_BAND[1]
+
+    @pa.dataframe_check
+    def few_duplicates(cls, frame: pd.DataFrame) -> bool:
+        """At most MAX_DUPLICATE_SHARE of the rows repeat an earlier row."""
+        return float(frame.duplicated().mean()) <= MAX_DUPLICATE_SHARE if len(frame) else True'''.split("\n")
+
+
+def _field(rule: ColumnRule) -> list[str]:
+    arguments: list[str] = []
+    comment: list[str] = []
+    if rule.kind == "target":
+        annotation, arguments = "str", ["isin=LABELS", "alias=TARGET"]
+    elif rule.kind in ("int", "float"):
+        annotation = "pd.Int64Dtype" if rule.kind == "int" and rule.nullable else rule.kind
+        bounds = f'{{"min_value": {_number(rule.low)}, "max_value": {_number(rule.high)}}}'
+        arguments.append(f"in_range={bounds}")
+    else:
+        annotation = "str"
+        if rule.kind == "category":
+            arguments.append(f"isin={rule.constant}")
+        else:
+            comment = [f"{INDENT}# free text: {rule.distinct:,} distinct values in the sample"]
+    if rule.kind != "target":
+        if rule.nullable:
+            arguments.append("nullable=True")
+        if rule.attribute != rule.name:
+            arguments.append(f"alias={_literal(rule.name)}")
+    head = f"{INDENT}{rule.attribute}: Series[{annotation}] = pa.Field("
+    return comment + _call_lines(head, arguments, ")")
+
+
+def _assignment(name: str, values: list[str]) -> list[str]:
+    return _call_lines(f"{name} = [", [_literal(value) for value in values], "]", indent="")
+
+
+def _call_lines(head: str, items: list[str], closing: str, indent: str = INDENT) -> list[str]:
+    """One line if it fits; else the items on one indented line; else one item per line (as ruff formats)."""
+    single = f"{head}{', '.join(items)}{closing}"
+    if len(single) <= LINE_LENGTH:
+        return [single]
+    inner = indent + INDENT
+    joined = f"{inner}{', '.join(items)}"
+    if len(joined) <= LINE_LENGTH:
+        return [head, joined, f"{indent}{closing}"]
+    return [head, *(f"{inner}{item}," for item in items), f"{indent}{closing}"]
+
+
+def _number(value: float | int | None) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    if value is None:
+        raise ValueError("a numeric rule needs both bounds")
+    return f"{value:_}" if abs(value) >= 10_000 else str(value)
+
+
+def _literal(text: str) -> str:
+    """A Python string literal with the quotes ruff format keeps (double, unless that needs more escapes)."""
+    if '"' in text and "'" not in text:
+        return repr(text)
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _docstring_safe(text: str) -> str:
+    return re.sub(r"[^\w .,:/+()-]", "_", text)[:80]

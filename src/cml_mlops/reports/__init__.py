@@ -1,0 +1,33 @@
+"""Readable reports (self-contained HTML with embedded plots) and their JSON twins for machines."""
+
+from cml_mlops.reports.html import (
+    FigureImage,
+    HtmlReport,
+    ReportWriteError,
+    Section,
+    Table,
+    Text,
+    dumps_json,
+    figure_to_data_uri,
+    html_document,
+    to_jsonable,
+    write_files_atomic,
+    write_json,
+    write_text_atomic,
+)
+
+__all__ = [
+    "FigureImage",
+    "HtmlReport",
+    "ReportWriteError",
+    "Section",
+    "Table",
+    "Text",
+    "dumps_json",
+    "figure_to_data_uri",
+    "html_document",
+    "to_jsonable",
+    "write_files_atomic",
+    "write_json",
+    "write_text_atomic",
+]
