@@ -12,8 +12,13 @@ from types import ModuleType
 
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from ci.lifecycle import REPO_ROOT, bake_project
+
+# CI runs the same examples every time (a failure there is reproducible); locally hypothesis explores.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 BANK_ZIP = Path(os.environ.get("CML_MLOPS_TEST_DATA_ZIP", REPO_ROOT.parent / "shared/data/bank-marketing/bank.zip"))
 BANK_FULL_SHA256 = "d1513ec63b385506f7cfce9f2c5caa9fe99e7ba4e8c3fa264b3aaf0f849ed32d"

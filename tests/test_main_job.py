@@ -69,7 +69,9 @@ def test_the_eda_notebook_renders_the_report_inline(
     notebook = nbformat.read(project / "notebooks" / "eda.ipynb", as_version=4)
     # The kernel inherits the environment: it imports the project like an installed package would be.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(project / "src"), os.environ.get("PYTHONPATH", "")]))
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(project)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(project)}}
+    ).execute()
     html = "".join(
         output.get("data", {}).get("text/html", "") for cell in notebook.cells for output in cell.get("outputs", [])
     )

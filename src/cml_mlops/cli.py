@@ -11,7 +11,6 @@ from cml_mlops import __version__
 from cml_mlops.cli_support import CleanErrorsGroup, CliState
 from cml_mlops.config import PROFILE_ENV, PROFILES
 
-
 # Each step's module is imported only when that step runs (see CleanErrorsGroup).
 COMMANDS = {
     "ingest": "cml_mlops.ingest.command:ingest",
@@ -48,4 +47,3 @@ def cli(ctx: click.Context, project_dir: Path | None, profile: str | None, verbo
 def main() -> None:
     """Console-script entry point."""
     cli()
-

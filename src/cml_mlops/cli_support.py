@@ -43,6 +43,14 @@ def pass_config(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class StepFailed(click.ClickException):
+    """A CmlMlopsError as click shows it: `Error: <message>` on stderr and the error's exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares it on the class
+
+
 class CleanErrorsGroup(click.Group):
     """A group whose commands report a CmlMlopsError as one clear line and its exit code (no traceback).
 
@@ -68,6 +76,4 @@ class CleanErrorsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CmlMlopsError as exc:
-            error = click.ClickException(str(exc))
-            error.exit_code = exc.exit_code
-            raise error from None
+            raise StepFailed(str(exc), exc.exit_code) from None

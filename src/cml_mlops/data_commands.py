@@ -53,7 +53,8 @@ def validate(config: ProjectConfig, snapshot_id: int | None, quarantine: bool) -
     click.echo(report.to_markdown())
     if not report.passed:
         raise ContractViolation(
-            f"snapshot {outcome.snapshot_id} breaks the contract ({outcome.report_paths[1]}): {failure_summary(report)}",
+            f"snapshot {outcome.snapshot_id} breaks the contract ({outcome.report_paths[1]}): "
+            f"{failure_summary(report)}",
             report=report,
         )
     click.echo(

@@ -83,4 +83,3 @@ def _write(
     table = config.lake.table
     snapshot = lake.append(table, typed) if mode == "append" else lake.create_or_replace(table, typed, schema)
     return LoadResult(table, snapshot, len(typed), quarantined, paths)
-

@@ -36,7 +36,8 @@ def add_column(text: str) -> bytes:
     return ("\n".join([lines[0] + ';"surprise"'] + [line + ";1" for line in lines[1:]]) + "\n").encode()
 
 
-# First data row of bank.csv: 30;"unemployed";"married";"primary";"no";1787;"no";"no";"cellular";19;"oct";79;1;-1;0;"unknown";"no"
+# First data row of bank.csv:
+# 30;"unemployed";"married";"primary";"no";1787;"no";"no";"cellular";19;"oct";79;1;-1;0;"unknown";"no"
 BAD_FILES = {
     "wrong separator": (lambda t: t.replace(";", ",").encode(), "separator"),
     "missing column": (lambda t: drop_column(t, 2), "marital"),
@@ -65,7 +66,9 @@ def test_bad_csv_is_refused_and_the_lake_is_unchanged(
 
 def test_append_mode_adds_one_snapshot_with_the_new_rows(invoke: Invoke, loaded_project: Path, bank_zip: Path) -> None:
     before = current_snapshot_id(loaded_project)
-    result = invoke("lake", "load", "--mode", "append", "--csv", str(write_sample_csv(bank_zip, loaded_project / "b.csv")))
+    result = invoke(
+        "lake", "load", "--mode", "append", "--csv", str(write_sample_csv(bank_zip, loaded_project / "b.csv"))
+    )
     assert result.exit_code == 0, result.output
     config = project_config(loaded_project)
     with open_lake(config) as lake:

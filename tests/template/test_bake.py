@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,9 +88,18 @@ def test_the_project_depends_on_the_library_it_was_given(matrix_bake: tuple[Path
     assert pyproject["project"]["dependencies"] == [library_requirement()]
 
 
+def test_the_generated_code_passes_its_own_linter(matrix_bake: tuple[Path, dict], tmp_path: Path) -> None:
+    project = Path(shutil.copytree(matrix_bake[0], tmp_path / "project"))
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    for args in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        result = subprocess.run([ruff, *args], cwd=project, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.slow
-def test_the_projects_own_tests_pass_inside_the_bake(matrix_bake: tuple[Path, dict]) -> None:
-    project, _ = matrix_bake
+def test_the_projects_own_tests_pass_inside_the_bake(matrix_bake: tuple[Path, dict], tmp_path: Path) -> None:
+    # On a copy: running tests leaves caches that the file checks of the shared bake must not see.
+    project = Path(shutil.copytree(matrix_bake[0], tmp_path / "project"))
     env = {**os.environ, "PYTHONPATH": str(project / "src")}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],

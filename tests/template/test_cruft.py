@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE_DIR, bake
+from ci.lifecycle import TEMPLATE_DIR
+from tests.conftest import bake
 from tests.template.bakery import generated_files, library_requirement
 
 

@@ -25,9 +25,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from cml_mlops.contracts.csv_reader import read_raw_csv
-from cml_mlops.contracts.report import write_text_atomically
 from cml_mlops.contracts.runner import validate_frame
 from cml_mlops.errors import ContractViolation, DataFormatError
+from cml_mlops.reports.files import write_text_atomic
 
 DRAFT_VERSION = "0.1.0"
 LINE_LENGTH = 110
@@ -118,7 +118,7 @@ def draft_from_csv(
     if output is not None:
         output = Path(output)
         output.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(output, source)
+        write_text_atomic(output, source)
     return source
 
 

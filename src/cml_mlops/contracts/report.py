@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+from cml_mlops.reports.files import to_jsonable, write_text_atomic
 
 if TYPE_CHECKING:
     from cml_mlops.contracts.runner import CheckFailure, ContractReport
@@ -21,23 +16,11 @@ _MAX_LISTED = 8
 
 
 def json_safe(value: Any) -> Any:
-    """A plain Python value json.dumps accepts: numpy scalars unwrapped, NaN/NaT as None, times as ISO text."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, (dt.datetime, dt.date, dt.time, pd.Timestamp)):
-        return value.isoformat()
+    """A JSON value for a failing cell: anything the report encoder does not know is shown as its text."""
     try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):  # array-likes: not a single missing value
-        pass
-    return str(value)
+        return to_jsonable(value)
+    except TypeError:
+        return str(value)
 
 
 def report_to_dict(report: ContractReport) -> dict[str, Any]:
@@ -102,7 +85,7 @@ def failure_summary(report: ContractReport) -> str:
 
 
 def write_json(report: ContractReport, path: Path) -> Path:
-    write_text_atomically(Path(path), report_to_json(report))
+    write_text_atomic(Path(path), report_to_json(report))
     return Path(path)
 
 
@@ -111,21 +94,9 @@ def write_report(report: ContractReport, directory: Path, stem: str) -> tuple[Pa
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     json_path, markdown_path = directory / f"{stem}.json", directory / f"{stem}.md"
-    write_text_atomically(json_path, report_to_json(report))
-    write_text_atomically(markdown_path, report_to_markdown(report))
+    write_text_atomic(json_path, report_to_json(report))
+    write_text_atomic(markdown_path, report_to_markdown(report))
     return json_path, markdown_path
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """A reader never sees half a report: write beside the target, then rename over it."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _check_cell(failure: CheckFailure) -> str:

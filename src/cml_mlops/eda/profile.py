@@ -136,7 +136,7 @@ class EdaProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: plain types only, NaN as None."""
-        from cml_mlops.reports.html import to_jsonable
+        from cml_mlops.reports.files import to_jsonable
 
         payload: dict[str, Any] = to_jsonable(dataclasses.asdict(self))
         return payload
@@ -266,6 +266,8 @@ def _rate(positives: float, count: int) -> float | None:
 
 def _roc_auc(y: np.ndarray, score: np.ndarray) -> float | None:
     """Univariate ROC AUC, direction-free (max(auc, 1 - auc)); None when only one class is present."""
+    scored = np.isfinite(score)  # a feature missing on some rows says nothing about them
+    y, score = y[scored], score[scored]
     if len(y) == 0 or y.all() or not y.any():
         return None
     auc = float(roc_auc_score(y, score))

@@ -12,7 +12,8 @@ import pandas as pd
 from cml_mlops.eda import plots
 from cml_mlops.eda.profile import EdaProfile, profile_frame
 from cml_mlops.features import FeatureSpec
-from cml_mlops.reports.html import HtmlReport, Table, dumps_json, html_document, write_files_atomic
+from cml_mlops.reports.files import dumps_json, write_files_atomic
+from cml_mlops.reports.html import HtmlReport, Table, html_document
 
 HTML_NAME = "eda.html"
 JSON_NAME = "eda.json"

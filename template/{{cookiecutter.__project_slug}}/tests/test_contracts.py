@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 from hypothesis import HealthCheck, given, settings
+{%- if cookiecutter.dataset_preset == "bank-marketing" %}
 from hypothesis import strategies as st
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.contracts import CONTRACT_VERSION, TARGET, RawDataset, RawRecord
 
@@ -17,8 +19,8 @@ def failed_checks(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> set[tu
     try:
         model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        return {(str(col), str(check).split("(")[0]) for col, check in zip(cases["column"], cases["check"])}
+        pairs = zip(exc.failure_cases["column"], exc.failure_cases["check"], strict=True)
+        return {(str(column), str(check).split("(")[0]) for column, check in pairs}
     return set()
 
 
