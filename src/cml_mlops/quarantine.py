@@ -34,7 +34,9 @@ def quarantine_rows(
     if len(labels) == 0:
         return None
     reasons = report.row_checks
-    rows = frame.loc[labels].astype("string").astype(object).where(frame.loc[labels].notna(), None)
+    selected = frame.loc[labels]
+    # Text, with real missing values as None (not the string "nan"), since the row may be typed or raw.
+    rows = selected.astype("string").astype(object).mask(selected.isna())
     rows[REASON_COLUMN] = [", ".join(reasons.get(label, [])) or "row check" for label in labels]
     rows[SOURCE_COLUMN] = source
     rows[TIME_COLUMN] = pd.Timestamp(datetime.now(timezone.utc))

@@ -268,11 +268,11 @@ def _float_bounds(low: float, high: float) -> tuple[float, float]:
 
 def _typed(frame: pd.DataFrame, rules: list[ColumnRule]) -> pd.DataFrame:
     """The frame with the drafted types, as the contract's coercion will give it (for the duplicate share)."""
-    typed = {}
+    typed: dict[str, pd.Series] = {}
     for column, rule in zip(frame.columns, rules, strict=True):
         values = frame[column]
         if rule.kind in ("int", "float"):
-            typed[rule.name] = pd.to_numeric(values.astype(object).where(values.notna(), None))
+            typed[rule.name] = pd.to_numeric(values.astype(object).mask(values.isna()))
         else:
             typed[rule.name] = values.where(values.isna(), values.astype(str))
     return pd.DataFrame(typed, index=frame.index)
