@@ -74,18 +74,100 @@ class FeaturesSection(Section):
 
 
 class TrackingSection(Section):
-    uri: str = "sqlite:///mlruns/mlflow.db"
+    uri: str = Field(default="sqlite:///mlruns/mlflow.db", description="MLflow tracking URI; sqlite under the project")
+    artifact_location: str = Field(default="mlruns/artifacts", description="where new experiments keep artifacts")
     experiment: str = Field(min_length=1)
     model_name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+class CandidateSection(Section):
+    """One model family and its (small) search space: every combination of the grid is one MLflow run."""
+
+    estimator: Literal["logistic_regression", "random_forest", "hist_gradient_boosting"]
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+class SplitSection(Section):
+    strategy: Literal["stratified", "time"] = Field(
+        default="stratified", description="stratified random, or time-ordered (rows are in time order)"
+    )
+    validation: float = Field(default=0.15, gt=0.0, lt=0.5)
+    test: float = Field(default=0.15, gt=0.0, lt=0.5)
+
+
+def _default_candidates() -> dict[str, CandidateSection]:
+    return {
+        "logistic_regression": CandidateSection(estimator="logistic_regression", grid={"C": [0.1, 1.0]}),
+        "random_forest": CandidateSection(
+            estimator="random_forest", grid={"n_estimators": [200], "max_depth": [8, 14]}
+        ),
+        "hist_gradient_boosting": CandidateSection(
+            estimator="hist_gradient_boosting", grid={"learning_rate": [0.05, 0.1], "max_leaf_nodes": [15, 31]}
+        ),
+    }
+
+
+class TrainingSection(Section):
+    seed: int = 42
+    split: SplitSection = SplitSection()
+    primary_metric: str = Field(default="roc_auc", description="selects the best run; never accuracy")
+    threshold_objective: Literal["f1", "precision_at_budget"] = "f1"
+    contact_budget: float = Field(default=0.1, gt=0.0, lt=1.0, description="share contacted, precision_at_budget")
+    candidates: dict[str, CandidateSection] = Field(default_factory=_default_candidates, min_length=1)
+
+    @field_validator("primary_metric")
+    @classmethod
+    def _ranking_metric(cls, value: str) -> str:
+        from cml_mlops.metrics import RANKING_METRICS
+
+        if value not in RANKING_METRICS:
+            raise ValueError(f"{value!r} cannot select models; use one of {', '.join(RANKING_METRICS)}")
+        return value
+
+
+class NonInferioritySection(Section):
+    metric: str = "roc_auc"
+    margin: float = Field(default=0.01, ge=0.0, le=0.2, description="how much worse than the champion is allowed")
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    bootstrap_samples: int = Field(default=1000, ge=100, le=100_000)
+
+
+class SegmentsSection(Section):
+    columns: list[str] = Field(default_factory=list, description="categorical columns: one segment per value")
+    bands: dict[str, list[float]] = Field(default_factory=dict, description="numeric column -> band edges")
+    min_rows: int = Field(default=200, ge=1, description="smaller segments are reported, not gated")
+    floors: dict[str, float] = Field(default_factory=lambda: {"roc_auc": 0.6})
+
+
 class GatesSection(Section):
-    min_test_roc_auc: float = Field(default=0.75, ge=0.5, le=1.0)
-    min_lift_over_baseline: float = Field(default=0.05, ge=0.0, le=0.5)
-    non_inferiority_margin: float = Field(default=0.01, ge=0.0, le=0.2)
-    confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
-    min_segment_rows: int = Field(default=200, ge=1)
-    min_segment_roc_auc: float = Field(default=0.6, ge=0.5, le=1.0)
+    """Quality gates, all as data. Floors of losses (log_loss, brier) are ceilings."""
+
+    floors: dict[str, float] = Field(default_factory=lambda: {"roc_auc": 0.75})
+    baseline_margin: dict[str, float] = Field(
+        default_factory=lambda: {"roc_auc": 0.05}, description="must beat a dummy (prior) model by this much"
+    )
+    non_inferiority: NonInferioritySection = NonInferioritySection()
+    segments: SegmentsSection = SegmentsSection()
+
+    @field_validator("floors", "baseline_margin")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+        from cml_mlops.metrics import METRICS
+
+        unknown = sorted(set(value) - set(METRICS))
+        if unknown:
+            raise ValueError(f"unknown metrics {unknown}; known: {', '.join(METRICS)}")
+        return value
+
+
+class ServingSection(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    max_body_bytes: int = Field(default=5_000_000, gt=0, description="CML refuses requests over 5 MB too")
+    max_batch_rows: int = Field(default=10_000, gt=0)
+    require_access_key: bool = True
+    access_key: SecretStr | None = Field(default=None, json_schema_extra={"env": "CML_MLOPS_SERVING_ACCESS_KEY"})
+    state_dir: Path = Path(".cml-mlops/serving")
 
 
 class CmlSection(Section):
@@ -114,7 +196,9 @@ class ProjectConfig(Section):
     lake: LakeSection
     features: FeaturesSection = FeaturesSection()
     tracking: TrackingSection
+    training: TrainingSection = TrainingSection()
     gates: GatesSection = GatesSection()
+    serving: ServingSection = ServingSection()
     cml: CmlSection = CmlSection()
     monitoring: MonitoringSection = MonitoringSection()
     reports: ReportsSection = ReportsSection()
@@ -133,7 +217,13 @@ class ProjectConfig(Section):
 
     def catalog_uri(self) -> str:
         """The catalog URL, with a relative SQLite path placed under the project root."""
-        uri = self.lake.catalog_uri.get_secret_value()
+        return self._under_root(self.lake.catalog_uri.get_secret_value())
+
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI, with a relative SQLite path placed under the project root."""
+        return self._under_root(self.tracking.uri)
+
+    def _under_root(self, uri: str) -> str:
         prefix = "sqlite:///"
         if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
             return prefix + str(self.path(uri[len(prefix) :]))
@@ -151,6 +241,7 @@ class ProjectConfig(Section):
 SECRET_ENV = {
     ("cml", "api_key"): "CDSW_APIV2_KEY",
     ("monitoring", "dsn"): "CML_MLOPS_MONITORING_DSN",
+    ("serving", "access_key"): "CML_MLOPS_SERVING_ACCESS_KEY",
 }
 # Settings that may carry credentials: allowed in the file only without a password.
 CREDENTIAL_URLS = {("lake", "catalog_uri")}

@@ -1,0 +1,94 @@
+"""Binary-classification metrics used by training, gates and monitoring: one definition each, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+# Score-based metrics take probabilities; label-based ones take predictions at the decision threshold.
+ScoreMetric = Callable[[np.ndarray, np.ndarray], float]
+
+
+def lift_top_decile(y_true: np.ndarray, probability: np.ndarray) -> float:
+    """Positive rate among the 10% highest-scored rows, divided by the overall positive rate."""
+    y_true = np.asarray(y_true, dtype=float)
+    base_rate = y_true.mean()
+    if len(y_true) == 0 or base_rate == 0:
+        return float("nan")
+    top = max(1, int(np.ceil(0.1 * len(y_true))))
+    order = np.argsort(-np.asarray(probability), kind="stable")[:top]
+    return float(y_true[order].mean() / base_rate)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How to compute a metric and which direction is better (gates turn floors into ceilings for losses)."""
+
+    name: str
+    needs_labels: bool  # True: computed on predicted labels at the threshold; False: on probabilities
+    higher_is_better: bool
+    compute: Callable[[np.ndarray, np.ndarray], float]
+
+
+def _on_labels(func: Callable[..., float]) -> Callable[[np.ndarray, np.ndarray], float]:
+    return lambda y, labels: float(func(y, labels, zero_division=0))
+
+
+METRICS: dict[str, Metric] = {
+    metric.name: metric
+    for metric in (
+        Metric("roc_auc", False, True, lambda y, p: float(skm.roc_auc_score(y, p))),
+        Metric("pr_auc", False, True, lambda y, p: float(skm.average_precision_score(y, p))),
+        Metric("log_loss", False, False, lambda y, p: float(skm.log_loss(y, p, labels=[0, 1]))),
+        Metric("brier", False, False, lambda y, p: float(skm.brier_score_loss(y, p))),
+        Metric("lift_top_decile", False, True, lift_top_decile),
+        Metric("accuracy", True, True, lambda y, labels: float(skm.accuracy_score(y, labels))),
+        Metric("precision", True, True, _on_labels(skm.precision_score)),
+        Metric("recall", True, True, _on_labels(skm.recall_score)),
+        Metric("f1", True, True, _on_labels(skm.f1_score)),
+    )
+}
+# Selection and gate metrics must rank models: accuracy does not on imbalanced data (all "no" scores ~88%).
+RANKING_METRICS = tuple(name for name in METRICS if name != "accuracy")
+
+
+def compute_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, float]:
+    """Every metric for 0/1 targets and positive-class probabilities, labels taken at `threshold`."""
+    y_true = np.asarray(y_true).astype(int)
+    probability = np.asarray(probability, dtype=float)
+    labels = (probability >= threshold).astype(int)
+    both_classes = 0 < y_true.sum() < len(y_true)
+    results = {}
+    for name, metric in METRICS.items():
+        if not metric.needs_labels and name in ("roc_auc", "pr_auc") and not both_classes:
+            results[name] = float("nan")  # undefined with one class present
+            continue
+        results[name] = metric.compute(y_true, labels if metric.needs_labels else probability)
+    return results
+
+
+def best_threshold(
+    y_true: np.ndarray, probability: np.ndarray, *, objective: str, contact_budget: float = 0.1
+) -> float:
+    """The decision threshold that maximises `objective` on these rows (the validation split).
+
+    `f1`: the F1-maximising cut. `precision_at_budget`: contact the top `contact_budget` share of rows, i.e. the
+    threshold is that quantile of the scores (precision is then what the budget buys).
+    """
+    y_true = np.asarray(y_true).astype(int)
+    probability = np.asarray(probability, dtype=float)
+    if objective == "precision_at_budget":
+        if not 0 < contact_budget < 1:
+            raise ValueError(f"contact_budget must be in (0, 1), got {contact_budget}")
+        return float(np.quantile(probability, 1 - contact_budget))
+    if objective != "f1":
+        raise ValueError(f"unknown threshold objective {objective!r}: use 'f1' or 'precision_at_budget'")
+    precision, recall, thresholds = skm.precision_recall_curve(y_true, probability)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    if len(thresholds) == 0:
+        return 0.5
+    return float(thresholds[int(np.argmax(f1[:-1]))])
