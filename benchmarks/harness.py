@@ -61,23 +61,23 @@ class BenchResult:
         return path
 
 
-def best_seconds(func: Callable[[], object], *, repeat: int = 3) -> float:
-    """Best wall time of `repeat` runs (the least disturbed by other work on the machine)."""
+def timed_runs(func: Callable[[], object], *, repeat: int) -> list[float]:
+    """Wall time of each of `repeat` runs of `func`."""
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         func()
         times.append(time.perf_counter() - started)
-    return min(times)
+    return times
+
+
+def best_seconds(func: Callable[[], object], *, repeat: int = 3) -> float:
+    """Best wall time of `repeat` runs (the least disturbed by other work on the machine)."""
+    return min(timed_runs(func, repeat=repeat))
 
 
 def median_seconds(func: Callable[[], object], *, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return statistics.median(timed_runs(func, repeat=repeat))
 
 
 def peak_memory_mb(func: Callable[[], object]) -> float:
