@@ -12,8 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 from tests.conftest import bake
 from tests.template.bakery import (
