@@ -71,7 +71,10 @@ def register_test_model(
                 Tag.SELECTED: "true",
             }
         )
-        mlflow.sklearn.log_model(pipeline, name=MODEL_ARTIFACT, input_example=test[inputs].head(3))
+        # Explicit requirements: MLflow's inference of them starts a subprocess that costs seconds per model.
+        mlflow.sklearn.log_model(
+            pipeline, name=MODEL_ARTIFACT, input_example=test[inputs].head(3), pip_requirements=["scikit-learn"]
+        )
         for artifact, part in ((TEST_SPLIT_ARTIFACT, test), (VALIDATION_SPLIT_ARTIFACT, test)):
             path = Path(scratch) / Path(artifact).name
             part.reset_index(drop=True).to_parquet(path)
