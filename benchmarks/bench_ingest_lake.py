@@ -21,8 +21,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from benchmarks.harness import BenchResult, best_seconds
-from benchmarks.project import BANK_ZIP, baked_project
-from cml_mlops.config import load_config
+from benchmarks.project import BANK_ZIP, scratch_config
 from cml_mlops.ingest import fetch_dataset
 from cml_mlops.lake import open_lake
 from cml_mlops.loading import load_raw_csv
@@ -47,17 +46,8 @@ def serve(folder: Path) -> Iterator[str]:
         server.server_close()
 
 
-def pipeline(project: Path, url: str, scratch: Path) -> int:
-    config = load_config(
-        project,
-        environ={
-            "CML_MLOPS_DATA_URL": url,
-            "CML_MLOPS_DATA_RAW_DIR": str(scratch / "raw"),
-            "CML_MLOPS_LAKE_CATALOG_URI": f"sqlite:///{scratch}/catalog.db",
-            "CML_MLOPS_LAKE_WAREHOUSE": str(scratch / "warehouse"),
-            "CML_MLOPS_REPORTS_DIR": str(scratch / "reports"),
-        },
-    )
+def pipeline(url: str, scratch: Path) -> int:
+    config = scratch_config(scratch, CML_MLOPS_DATA_URL=url)
     fetch_dataset(config, progress=False, force=True)
     load_raw_csv(config)
     with open_lake(config) as lake:
@@ -78,13 +68,12 @@ def fresh_scratch() -> Path:
 
 
 def run() -> list[BenchResult]:
-    project = baked_project()
     www = fresh_scratch()
     shutil.copyfile(BANK_ZIP, www / "bank.zip")
     with serve(www) as base_url:
         url = f"{base_url}/bank.zip"
-        assert pipeline(project, url, fresh_scratch()) == 45_211  # warm-up: imports, first catalog
-        seconds = best_seconds(lambda: pipeline(project, url, fresh_scratch()), repeat=3)
+        assert pipeline(url, fresh_scratch()) == 45_211  # warm-up: imports, first catalog
+        seconds = best_seconds(lambda: pipeline(url, fresh_scratch()), repeat=3)
     started = time.perf_counter()
     assert io_floor(fresh_scratch()) == 45_211
     baseline = min(time.perf_counter() - started, best_seconds(lambda: io_floor(fresh_scratch()), repeat=3))

@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ci.lifecycle import REPO_ROOT, bake_project
+from cml_mlops.config import ProjectConfig, load_config
+from cml_mlops.ingest import fetch_dataset
+from cml_mlops.loading import load_raw_csv
 
 BANK_ZIP = REPO_ROOT.parent / "shared" / "data" / "bank-marketing" / "bank.zip"
 
@@ -23,6 +26,32 @@ def baked_project() -> Path:
     project = bake_project(Path(tempfile.mkdtemp(prefix="cml-mlops-bench-")))
     sys.path.insert(0, str(project / "src"))
     return project
+
+
+def scratch_config(scratch: Path, **environ: str) -> ProjectConfig:
+    """The baked project's config with data, lake, tracking and reports moved into `scratch`."""
+    return load_config(
+        baked_project(),
+        environ={
+            "CML_MLOPS_DATA_URL": BANK_ZIP.as_uri(),
+            "CML_MLOPS_DATA_RAW_DIR": str(scratch / "raw"),
+            "CML_MLOPS_LAKE_CATALOG_URI": f"sqlite:///{scratch}/catalog.db",
+            "CML_MLOPS_LAKE_WAREHOUSE": str(scratch / "warehouse"),
+            "CML_MLOPS_REPORTS_DIR": str(scratch / "reports"),
+            "CML_MLOPS_TRACKING_URI": f"sqlite:///{scratch}/mlflow.db",
+            "CML_MLOPS_TRACKING_ARTIFACT_LOCATION": str(scratch / "artifacts"),
+            "CML_MLOPS_SERVING_STATE_DIR": str(scratch / "serving"),
+            **environ,
+        },
+    )
+
+
+def loaded_config(scratch: Path, **environ: str) -> ProjectConfig:
+    """`scratch_config` with bank-full fetched and loaded into the scratch lake."""
+    config = scratch_config(scratch, **environ)
+    fetch_dataset(config, progress=False)
+    load_raw_csv(config)
+    return config
 
 
 def contracts() -> ModuleType:

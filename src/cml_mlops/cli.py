@@ -18,6 +18,7 @@ COMMANDS = {
     "validate": "cml_mlops.data_commands:validate",
     "eda": "cml_mlops.eda.command:eda",
     "contract": "cml_mlops.contracts.command:contract",
+    "train": "cml_mlops.training.command:train_command",
     "gate": "cml_mlops.gates.command:gate",
 }
 

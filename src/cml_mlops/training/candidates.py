@@ -1,0 +1,136 @@
+"""Candidate models: the configured estimators and grids expanded into runs, each a scikit-learn Pipeline.
+
+Every pipeline takes the raw typed input columns (as read from the lake) and does its own preprocessing, so the
+logged model scores the rows a client sends without any other code.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from cml_mlops.config import CandidateSection
+from cml_mlops.errors import ConfigError
+
+# HistGradientBoosting bins a categorical column into at most 255 codes; rarer categories share one code.
+HGB_MAX_CATEGORIES = 255
+# Types in these pipelines that skops (MLflow's safe model format) does not trust by default: reviewed, our own
+# fitted scikit-learn objects. MLflow writes the list into the model, and loading refuses any type not on it.
+SKOPS_TRUSTED_TYPES = (
+    "numpy.dtype",
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+    "functools.partial",
+)
+
+
+@dataclass(frozen=True)
+class CandidateRun:
+    """One combination of one candidate's grid: what one MLflow run trains."""
+
+    name: str  # the key under training.candidates
+    estimator: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_name(self) -> str:
+        settings = ",".join(f"{key}={value}" for key, value in sorted(self.params.items()))
+        return f"{self.name}[{settings}]" if settings else self.name
+
+
+def expand_candidates(candidates: Mapping[str, CandidateSection]) -> list[CandidateRun]:
+    """Every grid combination of every candidate, in config order (grid keys sorted, so runs are stable)."""
+    runs: list[CandidateRun] = []
+    for name, candidate in candidates.items():
+        keys = sorted(candidate.grid)
+        empty = [key for key in keys if not candidate.grid[key]]
+        if empty:
+            raise ConfigError(f"training.candidates.{name}.grid: {', '.join(empty)} lists no values; give at least one")
+        for values in itertools.product(*(candidate.grid[key] for key in keys)):
+            runs.append(CandidateRun(name, candidate.estimator, dict(zip(keys, values, strict=True))))
+    return runs
+
+
+def build_pipeline(
+    candidate: CandidateRun, *, numeric: tuple[str, ...], categorical: tuple[str, ...], seed: int
+) -> Pipeline:
+    """The unfitted Pipeline of a candidate run; ConfigError when its grid names or sets a parameter wrongly."""
+    try:
+        builder = BUILDERS[candidate.estimator]
+    except KeyError:
+        raise ConfigError(
+            f"training.candidates.{candidate.name}: unknown estimator {candidate.estimator!r}; "
+            f"use one of {', '.join(BUILDERS)}"
+        ) from None
+    columns, model = builder(list(numeric), list(categorical), seed)
+    allowed = model.get_params(deep=False)
+    unknown = sorted(set(candidate.params) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"training.candidates.{candidate.name}.grid: {type(model).__name__} has no parameter "
+            f"{', '.join(unknown)}; it has {', '.join(sorted(allowed))}"
+        )
+    model.set_params(**candidate.params)
+    try:
+        # Check the values now rather than at fit, so that a bad grid stops training before any run starts.
+        model._validate_params()
+    except ValueError as exc:
+        raise ConfigError(f"training.candidates.{candidate.name}.grid: {exc}") from None
+    return Pipeline([("columns", columns), ("model", model)])
+
+
+def _one_hot() -> Pipeline:
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+            ("encode", OneHotEncoder(handle_unknown="ignore")),
+        ]
+    )
+
+
+def _logistic_regression(numeric: list[str], categorical: list[str], seed: int) -> tuple[ColumnTransformer, Any]:
+    # A linear model needs imputed, scaled numbers: coefficients and the penalty depend on the scale.
+    numbers = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+    columns = ColumnTransformer([("numeric", numbers, numeric), ("categorical", _one_hot(), categorical)])
+    return columns, LogisticRegression(max_iter=2000, random_state=seed)
+
+
+def _random_forest(numeric: list[str], categorical: list[str], seed: int) -> tuple[ColumnTransformer, Any]:
+    # Trees split on order only: no scaling.
+    numbers = SimpleImputer(strategy="median")
+    columns = ColumnTransformer([("numeric", numbers, numeric), ("categorical", _one_hot(), categorical)])
+    return columns, RandomForestClassifier(random_state=seed, n_jobs=-1)
+
+
+def _hist_gradient_boosting(numeric: list[str], categorical: list[str], seed: int) -> tuple[ColumnTransformer, Any]:
+    # Native categorical splits on ordinal codes; unknown and missing values become NaN, which HGB handles.
+    codes = OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=np.nan,
+        encoded_missing_value=np.nan,
+        max_categories=HGB_MAX_CATEGORIES,
+    )
+    columns = ColumnTransformer([("numeric", "passthrough", numeric), ("categorical", codes, categorical)])
+    # The transformer puts the numeric columns first, then the categorical ones.
+    categorical_features = list(range(len(numeric), len(numeric) + len(categorical))) or None
+    return columns, HistGradientBoostingClassifier(categorical_features=categorical_features, random_state=seed)
+
+
+# (numeric columns, categorical columns, seed) -> (column preprocessing, unfitted estimator)
+Builder = Callable[[list[str], list[str], int], tuple[ColumnTransformer, Any]]
+BUILDERS: dict[str, Builder] = {
+    "logistic_regression": _logistic_regression,
+    "random_forest": _random_forest,
+    "hist_gradient_boosting": _hist_gradient_boosting,
+}

@@ -1,0 +1,73 @@
+"""Fixtures for the training tests: bank.csv typed by the contract, and loaded projects with tiny candidate grids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from cml_mlops.cli import cli
+from cml_mlops.features import FeatureSpec
+from cml_mlops.training import TrainingResult, train
+from tests.steps.conftest import invoke, loaded_project, project_config  # noqa: F401 - fixtures for this folder
+
+# Two fast candidates (a few tenths of a second each on bank.csv): enough to exercise selection.
+TINY_CANDIDATES: dict[str, Any] = {
+    "logistic_regression": {"estimator": "logistic_regression", "grid": {"C": [0.01, 1.0]}},
+    "hist_gradient_boosting": {
+        "estimator": "hist_gradient_boosting",
+        "grid": {"max_iter": [30], "max_leaf_nodes": [7]},
+    },
+}
+ONE_CANDIDATE: dict[str, Any] = {"logistic_regression": {"estimator": "logistic_regression", "grid": {"C": [1.0]}}}
+
+
+@pytest.fixture(autouse=True)
+def train_command_registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`cml-mlops train` as the CLI will list it (a no-op once cli.py's COMMANDS has it)."""
+    monkeypatch.setitem(cli.lazy_commands, "train", "cml_mlops.training.command:train_command")
+    yield
+
+
+def configure(project: Path, *, candidates: dict[str, Any] | None = None, **settings: Any) -> Path:
+    """Rewrite the project's `training` section (and `features` via features=...) in cml-mlops.yaml."""
+    path = project / "cml-mlops.yaml"
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if "features" in settings:
+        content["features"] = settings.pop("features")
+    training = content.setdefault("training", {})
+    if candidates is not None:
+        training["candidates"] = candidates
+    training.update(settings)
+    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    return project
+
+
+def run_training(project: Path, snapshot_id: int | None = None) -> TrainingResult:
+    return train(project_config(project), snapshot_id=snapshot_id, progress=False)
+
+
+@pytest.fixture
+def tiny_project(loaded_project: Path) -> Path:  # noqa: F811 - the fixture imported above
+    """The loaded bank.csv project with two tiny candidates."""
+    return configure(loaded_project, candidates=TINY_CANDIDATES)
+
+
+@pytest.fixture(scope="session")
+def bank_spec(bank_features: ModuleType) -> FeatureSpec:
+    spec = bank_features.FEATURES
+    assert isinstance(spec, FeatureSpec)
+    return spec
+
+
+@pytest.fixture(scope="session")
+def bank_frame(bank_contracts: ModuleType, bank_sample_raw: pd.DataFrame) -> pd.DataFrame:
+    """bank.csv (4,521 rows) with the contract's types, as the lake holds it."""
+    frame = bank_contracts.RawDataset.validate(bank_sample_raw)
+    assert isinstance(frame, pd.DataFrame)
+    return frame
