@@ -102,7 +102,14 @@ def _default_candidates() -> dict[str, CandidateSection]:
             estimator="random_forest", grid={"n_estimators": [200], "max_depth": [8, 14]}
         ),
         "hist_gradient_boosting": CandidateSection(
-            estimator="hist_gradient_boosting", grid={"learning_rate": [0.05, 0.1], "max_leaf_nodes": [15, 31]}
+            estimator="hist_gradient_boosting",
+            grid={
+                "learning_rate": [0.05, 0.1],
+                "max_leaf_nodes": [15, 31],
+                "max_iter": [300],
+                "early_stopping": [False],
+                "l2_regularization": [1.0],
+            },
         ),
     }
 
