@@ -17,6 +17,11 @@ TEMPLATE_DIR = REPO_ROOT / "template"
 CLI = [sys.executable, "-m", "cml_mlops"]
 
 
+def cml(*args: str) -> list[str]:
+    """The command line of `cml-mlops ARGS` in this interpreter."""
+    return [*CLI, *args]
+
+
 @dataclass
 class StepResult:
     name: str
@@ -60,12 +65,13 @@ def bake_project(output_dir: Path, *, fresh: bool = False, **context: str) -> Pa
     )
 
 
-def run_step(project: Path, name: str, *args: str) -> StepResult:
-    """Run `cml-mlops <args>` in the project, streaming its output, and time it."""
-    print(f"\n=== {name}: cml-mlops {' '.join(args)}", flush=True)
+def run_step(project: Path, name: str, command: list[str], env: dict[str, str] | None = None) -> StepResult:
+    """Run a command in the project, streaming its output, and time it."""
+    shown = " ".join(["cml-mlops", *command[len(CLI) :]] if command[: len(CLI)] == CLI else command)
+    print(f"\n=== {name}: {shown}", flush=True)
     started = time.perf_counter()
     process = subprocess.Popen(
-        [*CLI, *args], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
     last_line = ""
     assert process.stdout is not None
@@ -77,11 +83,13 @@ def run_step(project: Path, name: str, *args: str) -> StepResult:
     return StepResult(name, returncode, time.perf_counter() - started, last_line)
 
 
-def run_steps(project: Path, steps: list[tuple[str, list[str]]]) -> list[StepResult]:
-    """Run the steps in order, stopping at the first failure (later steps need the earlier ones)."""
+def run_steps(
+    project: Path, steps: list[tuple[str, list[str]]], env: dict[str, str] | None = None
+) -> list[StepResult]:
+    """Run the steps (name, command) in order, stopping at the first failure (later steps need the earlier ones)."""
     results = []
-    for name, args in steps:
-        result = run_step(project, name, *args)
+    for name, command in steps:
+        result = run_step(project, name, command, env)
         results.append(result)
         if not result.ok:
             break

@@ -53,9 +53,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory, data_url: str) -> tuple[subpr
 def test_the_main_job_runs_every_step(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     result, project = demo
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for step in ("download", "lake", "validate", "eda"):
+    for step in ("download", "lake", "validate", "eda", "train", "gate", "deploy", "score", "undeploy"):
         assert f"\n{step} " in result.stdout
-    assert "all 4 steps passed" in result.stdout
+    assert "all 9 steps passed" in result.stdout
+    assert "scored 1000 rows" in result.stdout
+    assert json.loads((project / "reports" / "training.json").read_text())["test_metrics"]["roc_auc"] > 0.78
     assert json.loads((project / "reports" / "validation.json").read_text())["rows"] == 45_211
     assert (project / "reports" / "eda" / "eda.html").stat().st_size > 100_000
 

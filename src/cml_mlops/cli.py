@@ -20,6 +20,9 @@ COMMANDS = {
     "contract": "cml_mlops.contracts.command:contract",
     "train": "cml_mlops.training.command:train_command",
     "gate": "cml_mlops.gates.command:gate",
+    "deploy": "cml_mlops.deploy.command:deploy",
+    "undeploy": "cml_mlops.deploy.command:undeploy",
+    "serving-status": "cml_mlops.deploy.command:serving_status",
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from ci.lifecycle import run_steps
+from ci.lifecycle import cml, run_steps
 from tests.conftest import bake
 
 
@@ -43,11 +43,11 @@ def test_a_custom_project_runs_its_lifecycle(tmp_path: Path, cells_csv: Path, mo
     )
     monkeypatch.delenv("CML_MLOPS_DATA_URL", raising=False)
     steps = [
-        ("download", ["ingest", "--no-progress"]),
-        ("draft", ["contract", "draft", "data/raw/cells.csv", "--output", "src/tumour_study/contracts.py", "--force"]),
-        ("lake", ["lake", "load"]),
-        ("validate", ["validate"]),
-        ("eda", ["eda"]),
+        ("download", cml("ingest", "--no-progress")),
+        ("draft", cml("contract", "draft", "data/raw/cells.csv", "--output", "src/tumour_study/contracts.py", "--force")),
+        ("lake", cml("lake", "load")),
+        ("validate", cml("validate")),
+        ("eda", cml("eda")),
     ]
     results = run_steps(project, steps)
     assert [(r.name, r.returncode) for r in results] == [(name, 0) for name, _ in steps], results[-1].last_line
