@@ -8,7 +8,7 @@ import sys
 
 from benchmarks.harness import RESULTS_DIR, BenchResult, print_table
 
-MODULES = ["bench_ingest_lake", "bench_contracts", "bench_training"]
+MODULES = ["bench_ingest_lake", "bench_contracts", "bench_training", "bench_serving"]
 
 
 def main() -> int:

@@ -28,22 +28,24 @@ def baked_project() -> Path:
     return project
 
 
+def scratch_environ(scratch: Path, **environ: str) -> dict[str, str]:
+    """Config overrides that move data, lake, tracking, reports and serving state into `scratch`."""
+    return {
+        "CML_MLOPS_DATA_URL": BANK_ZIP.as_uri(),
+        "CML_MLOPS_DATA_RAW_DIR": str(scratch / "raw"),
+        "CML_MLOPS_LAKE_CATALOG_URI": f"sqlite:///{scratch}/catalog.db",
+        "CML_MLOPS_LAKE_WAREHOUSE": str(scratch / "warehouse"),
+        "CML_MLOPS_REPORTS_DIR": str(scratch / "reports"),
+        "CML_MLOPS_TRACKING_URI": f"sqlite:///{scratch}/mlflow.db",
+        "CML_MLOPS_TRACKING_ARTIFACT_LOCATION": str(scratch / "artifacts"),
+        "CML_MLOPS_SERVING_STATE_DIR": str(scratch / "serving"),
+        **environ,
+    }
+
+
 def scratch_config(scratch: Path, **environ: str) -> ProjectConfig:
-    """The baked project's config with data, lake, tracking and reports moved into `scratch`."""
-    return load_config(
-        baked_project(),
-        environ={
-            "CML_MLOPS_DATA_URL": BANK_ZIP.as_uri(),
-            "CML_MLOPS_DATA_RAW_DIR": str(scratch / "raw"),
-            "CML_MLOPS_LAKE_CATALOG_URI": f"sqlite:///{scratch}/catalog.db",
-            "CML_MLOPS_LAKE_WAREHOUSE": str(scratch / "warehouse"),
-            "CML_MLOPS_REPORTS_DIR": str(scratch / "reports"),
-            "CML_MLOPS_TRACKING_URI": f"sqlite:///{scratch}/mlflow.db",
-            "CML_MLOPS_TRACKING_ARTIFACT_LOCATION": str(scratch / "artifacts"),
-            "CML_MLOPS_SERVING_STATE_DIR": str(scratch / "serving"),
-            **environ,
-        },
-    )
+    """The baked project's config with everything it writes moved into `scratch`."""
+    return load_config(baked_project(), environ=scratch_environ(scratch, **environ))
 
 
 def loaded_config(scratch: Path, **environ: str) -> ProjectConfig:

@@ -83,9 +83,7 @@ def run_step(project: Path, name: str, command: list[str], env: dict[str, str] |
     return StepResult(name, returncode, time.perf_counter() - started, last_line)
 
 
-def run_steps(
-    project: Path, steps: list[tuple[str, list[str]]], env: dict[str, str] | None = None
-) -> list[StepResult]:
+def run_steps(project: Path, steps: list[tuple[str, list[str]]], env: dict[str, str] | None = None) -> list[StepResult]:
     """Run the steps (name, command) in order, stopping at the first failure (later steps need the earlier ones)."""
     results = []
     for name, command in steps:

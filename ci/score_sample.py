@@ -22,7 +22,7 @@ from cml_mlops.serving.process import access_key, read_record
 def post(url: str, payload: dict, key: str | None) -> dict:
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback URL from our own record
+    with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 

@@ -44,7 +44,10 @@ def test_a_custom_project_runs_its_lifecycle(tmp_path: Path, cells_csv: Path, mo
     monkeypatch.delenv("CML_MLOPS_DATA_URL", raising=False)
     steps = [
         ("download", cml("ingest", "--no-progress")),
-        ("draft", cml("contract", "draft", "data/raw/cells.csv", "--output", "src/tumour_study/contracts.py", "--force")),
+        (
+            "draft",
+            cml("contract", "draft", "data/raw/cells.csv", "--output", "src/tumour_study/contracts.py", "--force"),
+        ),
         ("lake", cml("lake", "load")),
         ("validate", cml("validate")),
         ("eda", cml("eda")),

@@ -1,0 +1,5 @@
+"""Deployment targets (`local` now, `cml` later) behind one interface; see deploy/base.py."""
+
+from cml_mlops.deploy.base import DeployError, Deployment, DeploymentStatus, DeploymentTarget, get_target
+
+__all__ = ["DeployError", "Deployment", "DeploymentStatus", "DeploymentTarget", "get_target"]

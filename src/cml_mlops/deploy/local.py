@@ -1,0 +1,136 @@
+"""The `local` target: a model server on this machine (127.0.0.1 by default), switched without downtime.
+
+A deploy starts the new version on a private port, health-checks it and scores a record built from the
+contract (the smoke test); only then does the new server take over the public listener from the running one
+(same socket, same accept queue) and the old one drains and stops. When any of that fails the new server is
+stopped, the old one keeps serving, and DeployError says which step failed and where the log is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cml_mlops.config import ProjectConfig
+from cml_mlops.deploy.base import DeployError, Deployment, DeploymentStatus, DeploymentTarget
+from cml_mlops.project import load_project_module
+from cml_mlops.registry import get_version
+from cml_mlops.reports import ReportWriteError
+from cml_mlops.serving.process import (
+    ServerRecord,
+    ServingError,
+    StartedServer,
+    clear_record,
+    health,
+    is_server_process,
+    live_record,
+    read_record,
+    require_access_key,
+    state_lock,
+    stop_process,
+    write_record,
+)
+from cml_mlops.serving.validation import RowValidator
+from cml_mlops.tracking import Tag, configure_mlflow
+
+
+class LocalTarget(DeploymentTarget):
+    name = "local"
+
+    def preflight(self) -> None:
+        try:
+            require_access_key(self.config)
+        except ServingError as exc:
+            raise DeployError(str(exc)) from None
+
+    def deploy(self, version: str) -> Deployment:
+        config = self.config
+        self.preflight()
+        smoke_record = self._smoke_record(version)
+        host, port = config.serving.host, config.serving.port
+        with state_lock(config):
+            current, _ = live_record(config)
+            same_address = current is not None and (current.host, current.port) == (host, port)
+            takeover = current.handoff if current is not None and same_address else None
+            new = StartedServer(config, version)
+            step = "health check"
+            try:
+                health_answer = new.wait_healthy()
+                step = "smoke test"
+                new.smoke_test(smoke_record)
+                step = f"switch to {host}:{port}"
+                live = new.go_live(host, port, takeover)
+                record = new.record(host, port, live.get("handoff"), str(health_answer.get("model_name", "")))
+                write_record(config, record)
+            except BaseException as exc:
+                # Stopping the new server is safe even after the switch: the old one still holds the listener.
+                new.stop()
+                if not isinstance(exc, (ServingError, ReportWriteError)):
+                    raise
+                kept = f"version {current.version} keeps serving at {current.url}" if current else "nothing is served"
+                raise DeployError(
+                    f"version {version} failed its {step}, so it was stopped and {kept}: {exc} (log: {new.log_file})"
+                ) from None
+            new.close()
+            if current is not None:
+                stop_process(current.pid)  # it drains: in-flight requests finish, clients reconnect to us
+        return _deployment(record)
+
+    def undeploy(self) -> Deployment | None:
+        with state_lock(self.config):
+            current, _ = live_record(self.config)  # a stale record is removed (and logged) here
+            if current is None:
+                return None
+            stop_process(current.pid)
+            clear_record(self.config)
+        return _deployment(current)
+
+    def status(self) -> DeploymentStatus:
+        record = read_record(self.config)
+        if record is None:
+            return DeploymentStatus(self.name, None, False, "nothing is deployed")
+        deployment = _deployment(record)
+        if not is_server_process(record.pid):
+            return DeploymentStatus(
+                self.name, deployment, False,
+                f"stale state: the server of version {record.version} (pid {record.pid}) is gone; "
+                "`cml-mlops undeploy` clears it, `cml-mlops deploy` starts a new one",
+            )  # fmt: skip
+        answer = health(record.url)
+        if answer is None or str(answer.get("model_version")) != record.version:
+            return DeploymentStatus(
+                self.name, deployment, False,
+                f"pid {record.pid} runs but {record.url}/health does not answer for version {record.version}; "
+                f"see {record.log_file}",
+            )  # fmt: skip
+        return DeploymentStatus(
+            self.name, deployment, True,
+            f"serving {record.model_name} version {record.version} at {record.url} (pid {record.pid}, "
+            f"since {record.started_at})",
+        )  # fmt: skip
+
+    def _smoke_record(self, version: str) -> dict[str, Any]:
+        """A record the contract accepts, with the model's input columns: what the smoke test scores."""
+        contract = load_project_module(self.config, "contracts").RawRecord
+        return RowValidator.from_contract(contract, _model_features(self.config, version)).example_record()
+
+
+def _model_features(config: ProjectConfig, version: str) -> list[str]:
+    """The model's input columns, as training recorded them (on the version, else on its run)."""
+    found = get_version(config, version)
+    tags = dict(found.tags or {})
+    if Tag.FEATURES not in tags and found.run_id:
+        tags = {**configure_mlflow(config).get_run(found.run_id).data.tags, **tags}
+    if Tag.FEATURES not in tags:
+        raise DeployError(f"version {version} has no {Tag.FEATURES} tag: it was not trained by cml-mlops")
+    return list(json.loads(tags[Tag.FEATURES]))
+
+
+def _deployment(record: ServerRecord) -> Deployment:
+    return Deployment(
+        target=LocalTarget.name,
+        model_name=record.model_name,
+        version=record.version,
+        endpoint=record.url,
+        details={"pid": record.pid, "started_at": record.started_at, "log_file": record.log_file},
+    )
