@@ -25,7 +25,7 @@ def tests(session: nox.Session) -> None:
     """Run the whole test suite; pytest arguments go after `--` (e.g. `-- -m "not slow"` for the quick tier)."""
     install(session, "test")
     session.run("bash", "ci/ensure_postgres.sh", external=True)
-    session.run("pytest", *(session.posargs or ["-n", "2", "--dist", "loadgroup"]))
+    session.run("pytest", *(session.posargs or ["-n", "2", "--dist", "loadfile"]))
 
 
 @nox.session

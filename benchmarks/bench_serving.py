@@ -92,9 +92,11 @@ def load_test(port: int, path: str, headers: dict[str, str], bodies: list[bytes]
     }
 
 
-def wait_for(url_port: int, path: str, timeout: float = 120) -> None:
+def wait_for(url_port: int, path: str, *, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server on port {url_port} exited with {process.returncode}")
         try:
             connection = http.client.HTTPConnection("127.0.0.1", url_port, timeout=2)
             connection.request("GET", path)
@@ -109,7 +111,9 @@ def wait_for(url_port: int, path: str, timeout: float = 120) -> None:
 @contextmanager
 def mlflow_server(config: ProjectConfig, version: str) -> Iterator[int]:
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": config.tracking_uri(), "MLFLOW_REGISTRY_URI": config.tracking_uri()}
+    # MLflow starts `uvicorn` by name: this interpreter's scripts must be on PATH.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": config.tracking_uri()}
     model_uri = f"models:/{config.tracking.model_name}/{version}"
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local"]
     process = subprocess.Popen(
@@ -119,7 +123,7 @@ def mlflow_server(config: ProjectConfig, version: str) -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(port, "/ping")
+        wait_for(port, "/ping", process=process)
         yield port
     finally:
         process.terminate()
