@@ -15,6 +15,7 @@ import pytest
 from hypothesis import settings
 
 from ci.lifecycle import REPO_ROOT, bake_project
+from cml_mlops.features import FeatureSpec
 
 # CI runs the same examples every time (a failure there is reproducible); locally hypothesis explores.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -73,6 +74,21 @@ def bank_features(bank_package: ModuleType) -> ModuleType:
 def bank_sample_raw(bank_zip: Path) -> pd.DataFrame:
     """bank.csv (4,521 rows) as raw text columns."""
     return read_bank_csv("bank.csv")
+
+
+@pytest.fixture(scope="session")
+def bank_spec(bank_features: ModuleType) -> FeatureSpec:
+    spec = bank_features.FEATURES
+    assert isinstance(spec, FeatureSpec)
+    return spec
+
+
+@pytest.fixture(scope="session")
+def bank_frame(bank_contracts: ModuleType, bank_sample_raw: pd.DataFrame) -> pd.DataFrame:
+    """bank.csv (4,521 rows) with the contract's types, as the lake holds it."""
+    frame = bank_contracts.RawDataset.validate(bank_sample_raw)
+    assert isinstance(frame, pd.DataFrame)
+    return frame
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pytest
@@ -57,11 +56,3 @@ def frame(config: ProjectConfig) -> pd.DataFrame:
 @pytest.fixture
 def spec(config: ProjectConfig) -> FeatureSpec:
     return load_feature_spec(config)
-
-
-@pytest.fixture(scope="session")
-def bank_frame(bank_contracts: ModuleType, bank_sample_raw: pd.DataFrame) -> pd.DataFrame:
-    """bank.csv typed by the contract, without a project (for checks that need no MLflow)."""
-    frame = bank_contracts.RawDataset.validate(bank_sample_raw)
-    assert isinstance(frame, pd.DataFrame)
-    return frame

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -25,19 +24,10 @@ APP_MAX_ROWS = 300
 
 
 @pytest.fixture(scope="session")
-def typed_bank(bank_contracts: ModuleType, bank_sample_raw: pd.DataFrame) -> pd.DataFrame:
-    """bank.csv with the contract's types, as the lake holds it (ints int64, text object)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        frame: pd.DataFrame = bank_contracts.RawRecord.validate(bank_sample_raw)
-    return frame
-
-
-@pytest.fixture(scope="session")
-def bank_model(bank_features: ModuleType, typed_bank: pd.DataFrame) -> LoadedModel:
+def bank_model(bank_features: ModuleType, bank_frame: pd.DataFrame) -> LoadedModel:
     spec = bank_features.FEATURES
     inputs = list(spec.inputs())
-    pipeline = simple_pipeline(spec).fit(typed_bank[inputs], (typed_bank[spec.target] == "yes").astype(int))
+    pipeline = simple_pipeline(spec).fit(bank_frame[inputs], (bank_frame[spec.target] == "yes").astype(int))
     return LoadedModel(pipeline, "bank-test", "7", "run", 0.3, "yes", "no", inputs)
 
 

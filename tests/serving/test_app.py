@@ -23,9 +23,9 @@ def url(app_server: tuple[str, ServingApp]) -> str:
 
 
 @pytest.fixture(scope="module")
-def records(typed_bank: pd.DataFrame, app_server: tuple[str, ServingApp]) -> list[dict[str, Any]]:
+def records(bank_frame: pd.DataFrame, app_server: tuple[str, ServingApp]) -> list[dict[str, Any]]:
     features = app_server[1].scorer.model.features
-    return list(json.loads(typed_bank[features].head(APP_MAX_ROWS).to_json(orient="records")))
+    return list(json.loads(bank_frame[features].head(APP_MAX_ROWS).to_json(orient="records")))
 
 
 def test_health_and_ping_need_no_key(url: str) -> None:

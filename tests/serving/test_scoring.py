@@ -21,18 +21,18 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, object]]:
     return list(json.loads(frame.to_json(orient="records")))
 
 
-def test_frame_has_the_training_columns_and_dtypes(scorer: Scorer, typed_bank: pd.DataFrame) -> None:
-    rows = typed_bank.head(20)
+def test_frame_has_the_training_columns_and_dtypes(scorer: Scorer, bank_frame: pd.DataFrame) -> None:
+    rows = bank_frame.head(20)
     frame = scorer.frame(scorer.validator.from_records(json_records(rows)))
-    expected = typed_bank[scorer.model.features]
+    expected = bank_frame[scorer.model.features]
     assert list(frame.columns) == list(expected.columns)
     assert frame.dtypes.to_dict() == expected.dtypes.to_dict()
 
 
 def test_predictions_equal_the_pipeline_on_the_lake_frame(
-    scorer: Scorer, bank_model: LoadedModel, typed_bank: pd.DataFrame
+    scorer: Scorer, bank_model: LoadedModel, bank_frame: pd.DataFrame
 ) -> None:
-    rows = typed_bank.sample(300, random_state=1)
+    rows = bank_frame.sample(300, random_state=1)
     shuffled = [dict(reversed(list(record.items()))) for record in json_records(rows)]  # key order is irrelevant
     predictions = scorer.score(scorer.validator.from_records(shuffled))
     expected = bank_model.predict(rows)
@@ -43,8 +43,8 @@ def test_predictions_equal_the_pipeline_on_the_lake_frame(
     assert len(set(ids)) == len(ids) and all(i.version == 4 for i in ids)
 
 
-def test_split_and_records_score_alike(scorer: Scorer, typed_bank: pd.DataFrame) -> None:
-    rows = typed_bank.head(50)[scorer.model.features]
+def test_split_and_records_score_alike(scorer: Scorer, bank_frame: pd.DataFrame) -> None:
+    rows = bank_frame.head(50)[scorer.model.features]
     split = json.loads(rows.to_json(orient="split", index=False))
     split["data"] = [[float(v) if isinstance(v, int) else v for v in row] for row in split["data"]]  # as MLflow sends
     by_split = scorer.score(scorer.validator.from_split(split))

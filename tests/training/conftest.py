@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import pandas as pd
 import pytest
 import yaml
 
 from cml_mlops.cli import cli
-from cml_mlops.features import FeatureSpec
 from cml_mlops.training import TrainingResult, train
 from tests.steps.conftest import invoke, loaded_project, project_config  # noqa: F401 - fixtures for this folder
 
@@ -56,18 +53,3 @@ def run_training(project: Path, snapshot_id: int | None = None) -> TrainingResul
 def tiny_project(loaded_project: Path) -> Path:  # noqa: F811 - the fixture imported above
     """The loaded bank.csv project with two tiny candidates."""
     return configure(loaded_project, candidates=TINY_CANDIDATES)
-
-
-@pytest.fixture(scope="session")
-def bank_spec(bank_features: ModuleType) -> FeatureSpec:
-    spec = bank_features.FEATURES
-    assert isinstance(spec, FeatureSpec)
-    return spec
-
-
-@pytest.fixture(scope="session")
-def bank_frame(bank_contracts: ModuleType, bank_sample_raw: pd.DataFrame) -> pd.DataFrame:
-    """bank.csv (4,521 rows) with the contract's types, as the lake holds it."""
-    frame = bank_contracts.RawDataset.validate(bank_sample_raw)
-    assert isinstance(frame, pd.DataFrame)
-    return frame
