@@ -25,12 +25,6 @@ from cml_mlops.tracking import VALIDATION_STATUS, configure_mlflow
 from tests.support.models import register_test_model
 
 ACCESS_KEY = "test-access-key-0123456789"
-# Registered here until the lead adds them to cml_mlops.cli.COMMANDS (harmless once they are there).
-DEPLOY_COMMANDS = {
-    "deploy": "cml_mlops.deploy.command:deploy",
-    "undeploy": "cml_mlops.deploy.command:undeploy",
-    "serving-status": "cml_mlops.deploy.command:serving_status",
-}
 
 
 def free_port() -> int:
@@ -47,8 +41,6 @@ def serving_env(monkeypatch: pytest.MonkeyPatch, *, key: str | None = ACCESS_KEY
         monkeypatch.delenv("CML_MLOPS_SERVING_ACCESS_KEY", raising=False)
     else:
         monkeypatch.setenv("CML_MLOPS_SERVING_ACCESS_KEY", key)
-    for name in DEPLOY_COMMANDS:
-        monkeypatch.setitem(cli.lazy_commands, name, DEPLOY_COMMANDS[name])
     return port
 
 

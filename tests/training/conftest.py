@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from cml_mlops.cli import cli
 from cml_mlops.training import TrainingResult, train
 from tests.steps.conftest import invoke, loaded_project, project_config  # noqa: F401 - fixtures for this folder
 
@@ -22,13 +20,6 @@ TINY_CANDIDATES: dict[str, Any] = {
     },
 }
 ONE_CANDIDATE: dict[str, Any] = {"logistic_regression": {"estimator": "logistic_regression", "grid": {"C": [1.0]}}}
-
-
-@pytest.fixture(autouse=True)
-def train_command_registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """`cml-mlops train` as the CLI will list it (a no-op once cli.py's COMMANDS has it)."""
-    monkeypatch.setitem(cli.lazy_commands, "train", "cml_mlops.training.command:train_command")
-    yield
 
 
 def configure(project: Path, *, candidates: dict[str, Any] | None = None, **settings: Any) -> Path:
