@@ -23,6 +23,7 @@ COMMANDS = {
     "deploy": "cml_mlops.deploy.command:deploy",
     "undeploy": "cml_mlops.deploy.command:undeploy",
     "serving-status": "cml_mlops.deploy.command:serving_status",
+    "cml-emulator": "cml_mlops.cml.emulator.command:cml_emulator",
 }
 
 
