@@ -15,7 +15,6 @@ from cml_mlops.features import FeatureSpec
 from cml_mlops.tracking import MODEL_ARTIFACT, Tag, configure_mlflow
 from cml_mlops.training.runs import model_requirements
 from tests.support.models import simple_pipeline
-from tests.training.conftest import bank_frame, bank_spec  # noqa: F401 - fixtures for this folder
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import hmac
 import json
+import logging
 import re
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +59,9 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", rf"{_J}/runs/(?P<run_id>{_ID})", "get_job_run"),
     ]
 ]
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,14 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], emulator: CmlEmulator) -> None:
         super().__init__(address, _Handler)
         self.emulator = emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout, dropped connection) is normal here: note it, never print a traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)):
+            log.debug("client %s went away: %s", client_address, error)
+            return
+        log.exception("emulator failed on a request from %s", client_address)
 
 
 class CmlEmulator:
