@@ -12,7 +12,6 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,15 +33,10 @@ from cml_mlops.lake import open_lake
 from cml_mlops.registry import set_gate_record
 from cml_mlops.tracking import load_model_version
 from cml_mlops.training import train
+from tests.support.net import free_port
 
 CONCURRENCY = (1, 8, 32)
 REQUESTS = {1: 1000, 8: 2000, 32: 3200}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Client:

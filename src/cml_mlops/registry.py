@@ -19,6 +19,7 @@ from cml_mlops.tracking import (
     Tag,
     TrackingError,
     configure_mlflow,
+    search_quoted,
 )
 
 VersionRef = ModelVersion | str | int
@@ -132,7 +133,8 @@ def _versions_of_run(client: MlflowClient, name: str, run_id: str) -> list[Model
     try:
         return list(
             client.search_model_versions(
-                f"name = '{_quoted(name)}' and run_id = '{_quoted(run_id)}'", order_by=["version_number ASC"]
+                f"name = '{search_quoted(name)}' and run_id = '{search_quoted(run_id)}'",
+                order_by=["version_number ASC"],
             )
         )
     except MlflowException as exc:
@@ -144,15 +146,10 @@ def _logged_model_id(client: MlflowClient, run_id: str) -> str | None:
     experiment_id = client.get_run(run_id).info.experiment_id
     logged = client.search_logged_models(
         experiment_ids=[experiment_id],
-        filter_string=f"source_run_id = '{_quoted(run_id)}'",
+        filter_string=f"source_run_id = '{search_quoted(run_id)}'",
         order_by=[{"field_name": "creation_timestamp", "ascending": False}],
     )
     return next((model.model_id for model in logged if model.name == MODEL_ARTIFACT), None)
-
-
-def _quoted(text: str) -> str:
-    """A value for an MLflow search filter (single quotes doubled)."""
-    return text.replace("'", "''")
 
 
 def _number(version: VersionRef) -> str:

@@ -101,7 +101,7 @@ def model_version(
             return client.get_model_version_by_alias(name, alias)
         if version is not None:
             return client.get_model_version(name, str(version))
-        versions = client.search_model_versions(f"name = '{_quoted(name)}'", order_by=["version_number DESC"])
+        versions = client.search_model_versions(f"name = '{search_quoted(name)}'", order_by=["version_number DESC"])
     except MlflowException as exc:
         wanted = f"alias {alias!r}" if alias else f"version {version}" if version else "any version"
         raise TrackingError(f"model {name!r} has no {wanted}: {exc.message}") from None
@@ -138,6 +138,6 @@ def load_model_version(
     )
 
 
-def _quoted(text: str) -> str:
+def search_quoted(text: str) -> str:
     """A value for an MLflow search filter (single quotes doubled)."""
     return text.replace("'", "''")

@@ -21,6 +21,7 @@ from cml_mlops.registry import alias_version, set_alias
 from cml_mlops.serving.process import (
     PID_FILE,
     ServerRecord,
+    health,
     is_server_process,
     live_record,
     read_record,
@@ -33,7 +34,6 @@ from tests.serving.helpers import (
     ACCESS_KEY,
     envelope,
     gated_version,
-    health,
     project_config,
     run_cli,
     server_pids,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ from cml_mlops.errors import CmlMlopsError, LakeError
 from cml_mlops.lake import Lake, PyIcebergLake, arrow_schema, open_lake
 from tests.lake.conftest import NAMESPACE
 from tests.lake.contract import Customers, as_read, customers
+from tests.support.net import free_port
 
 SCHEMA = arrow_schema(Customers)
 
@@ -105,12 +105,6 @@ def test_drop_removes_the_table_and_its_files(sqlite_lake: PyIcebergLake, wareho
     assert not (warehouse / NAMESPACE / "customers").exists()
     assert sqlite_lake.table_exists("others"), "other tables are untouched"
     assert len(sqlite_lake.read("others")) == 2
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_an_unreachable_catalog_is_a_lake_error_without_the_password(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -23,14 +22,9 @@ from cml_mlops.project import load_feature_spec
 from cml_mlops.serving.process import SERVER_MODULE
 from cml_mlops.tracking import VALIDATION_STATUS, configure_mlflow
 from tests.support.models import register_test_model
+from tests.support.net import free_port
 
 ACCESS_KEY = "test-access-key-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def serving_env(monkeypatch: pytest.MonkeyPatch, *, key: str | None = ACCESS_KEY) -> int:
@@ -102,11 +96,3 @@ def wait_for(predicate: Any, timeout: float = 30.0) -> None:
 
 def client(**options: Any) -> httpx.Client:
     return httpx.Client(timeout=60, **options)
-
-
-def health(url: str) -> dict[str, Any] | None:
-    try:
-        answer = httpx.get(f"{url}/health", timeout=5)
-    except httpx.HTTPError:
-        return None
-    return dict(answer.json()) if answer.status_code == 200 else None

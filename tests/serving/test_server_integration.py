@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from cml_mlops.cli import cli
 from cml_mlops.config import ProjectConfig
 from cml_mlops.registry import alias_version
-from cml_mlops.serving.process import PID_FILE, STATE_FILE, read_record, state_dir
+from cml_mlops.serving.process import PID_FILE, STATE_FILE, health, read_record, state_dir
 from cml_mlops.tracking import CHAMPION, load_model_version
 from tests.conftest import BANK_SAMPLE_SHA256, bake
 from tests.serving.helpers import (
@@ -30,7 +30,6 @@ from tests.serving.helpers import (
     client,
     envelope,
     gated_version,
-    health,
     kill_servers,
     lake_frame,
     project_config,
