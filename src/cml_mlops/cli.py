@@ -24,6 +24,13 @@ COMMANDS = {
     "undeploy": "cml_mlops.deploy.command:undeploy",
     "serving-status": "cml_mlops.deploy.command:serving_status",
     "cml-emulator": "cml_mlops.cml.emulator.command:cml_emulator",
+    "cml": "cml_mlops.cml.jobs_command:cml_group",
+    "newbatch": "cml_mlops.batches.command:newbatch",
+    "retrain": "cml_mlops.retraining.command:retrain",
+    "lifecycle": "cml_mlops.lifecycle.command:lifecycle",
+    "simulate": "cml_mlops.simulation.command:simulate",
+    "monitor": "cml_mlops.monitoring.command:monitor",
+    "report": "cml_mlops.monitoring.dashboard_command:report",
 }
 
 

@@ -189,6 +189,30 @@ class MonitoringSection(Section):
     dsn: SecretStr | None = Field(default=None, json_schema_extra={"env": "CML_MLOPS_MONITORING_DSN"})
 
 
+class PredictionLogSection(Section):
+    """The monitoring store's writer: SQLite under the project unless `monitoring.dsn` names PostgreSQL."""
+
+    sqlite_path: Path = Field(default=Path("monitoring/predictions.db"), description="embedded default store")
+
+
+class SimulationSection(Section):
+    """Traffic simulation against the deployed endpoint (`cml-mlops simulate`)."""
+
+    seed: int = 7
+
+
+class NewBatchSection(Section):
+    """Synthetic new batches (`cml-mlops newbatch`)."""
+
+    seed: int = 11
+
+
+class LifecycleSection(Section):
+    """The automated chain new batch -> retrain -> redeploy (`cml-mlops lifecycle`)."""
+
+    target: Literal["local", "cml"] = "local"
+
+
 class ReportsSection(Section):
     dir: Path = Path("reports")
 
@@ -208,6 +232,10 @@ class ProjectConfig(Section):
     serving: ServingSection = ServingSection()
     cml: CmlSection = CmlSection()
     monitoring: MonitoringSection = MonitoringSection()
+    prediction_log: PredictionLogSection = PredictionLogSection()
+    simulation: SimulationSection = SimulationSection()
+    newbatch: NewBatchSection = NewBatchSection()
+    lifecycle: LifecycleSection = LifecycleSection()
     reports: ReportsSection = ReportsSection()
 
     @field_validator("profile")

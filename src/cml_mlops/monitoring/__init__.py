@@ -1,0 +1,1 @@
+"""Monitoring: the prediction log (store), performance and drift checks, alerts and the dashboard."""
