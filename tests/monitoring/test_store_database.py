@@ -11,7 +11,7 @@ from cml_mlops.config import load_config
 from cml_mlops.errors import ConfigError
 from cml_mlops.monitoring.database import describe_store, store_engine, store_url
 
-PASSWORD = "s3cr3t-Pa55-for-tests"  # noqa: S105 - a recognisable fake, checked for leaks
+PASSWORD = "s3cr3t-Pa55-for-tests"  # a recognisable fake, checked for leaks
 
 
 def _config(project: Path, dsn: str | None = None):
