@@ -29,6 +29,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def e2e(session: nox.Session) -> None:
+    """The full lifecycle end to end (tests marked `e2e`) against PostgreSQL: CI runs it nightly and on main."""
+    install(session, "test")
+    session.run("bash", "ci/ensure_postgres.sh", external=True)
+    session.run("pytest", "-m", "e2e", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """Check style and types: ruff (lint + format) and mypy."""
     install(session, "lint")

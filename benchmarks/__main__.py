@@ -8,7 +8,15 @@ import sys
 
 from benchmarks.harness import RESULTS_DIR, BenchResult, print_table
 
-MODULES = ["bench_ingest_lake", "bench_contracts", "bench_training", "bench_serving"]
+MODULES = [
+    "bench_ingest_lake",
+    "bench_contracts",
+    "bench_training",
+    "bench_serving",
+    "bench_simulation",
+    "bench_cml_deploy",
+    "bench_monitoring",
+]
 
 
 def main() -> int:

@@ -1,37 +1,117 @@
-"""The main job: generate the default project under build/demo/ and run every lifecycle step built so far."""
+"""The main job: generate the default project under build/demo/ and run its whole lifecycle on embedded defaults.
+
+Build the lake, train, gate and deploy; send simulated traffic and monitor it; append a drifted batch and send it,
+so that monitoring raises a drift alert; let the lifecycle retrain, gate and redeploy; monitor the new traffic; write
+the dashboard.
+
+`--target cml` deploys to CML instead of the local model server: to the workspace in the project's `cml:` config
+and the CDSW_* variables when `cml.workspace_url` is set, else to the CML API emulator, started here (in this
+process) with a throw-away API key and pointed at by the CDSW_* variables of the steps.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ci.lifecycle import REPO_ROOT, bake_project, cml, print_summary, run_steps
+from ci.lifecycle import REPO_ROOT, Step, bake_project, cml, print_summary, run_steps
 
 SCORE = [sys.executable, "-m", "ci.score_sample"]
+EMULATOR_PROJECT = "demo-proj-0000-0001"
+EMULATOR_STEP_SECONDS = 0.2  # statuses move on like a (very fast) workspace's
 
 
-def steps(keep_serving: bool) -> list[tuple[str, list[str]]]:
+# Simulated traffic: 200 requests an hour, so a few seconds of real sending span many hourly windows.
+TRAFFIC_START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+TRAFFIC_HOURS = 8
+TRAFFIC_ROWS = 200 * TRAFFIC_HOURS
+
+
+def _phase_start(phase: int) -> datetime:
+    return TRAFFIC_START + timedelta(hours=phase * TRAFFIC_HOURS)
+
+
+def _simulate(scenario: str, phase: int, target: str) -> list[str]:
+    return cml(
+        "simulate", "--scenario", scenario, "--target", target, "--rows", str(TRAFFIC_ROWS),
+        "--start", _phase_start(phase).strftime("%Y-%m-%dT%H:%M:%SZ"), "--interval-seconds", str(3600 / 200),
+        "--label-share", "1.0", "--label-delay-seconds", "60", "--records-per-request", "20", "--no-progress",
+    )  # fmt: skip
+
+
+def _monitor(phase: int, name: str) -> list[str]:
+    return cml(
+        "monitor", "--window", "1h", "--windows", str(TRAFFIC_HOURS), "--no-progress",
+        "--since", _phase_start(phase).strftime("%Y-%m-%dT%H:%M:%SZ"), "--output-dir", f"reports/monitoring/{name}",
+    )  # fmt: skip
+
+
+def steps(keep_serving: bool, target: str = "local") -> list[Step]:
+    """The lab's lifecycle: build, deploy, serve traffic, drift, alert, retrain, redeploy, recover."""
     planned = [
-        ("download", cml("ingest", "--no-progress")),
-        ("lake", cml("lake", "load")),
-        ("validate", cml("validate")),
-        ("eda", cml("eda")),
-        ("train", cml("train", "--no-progress")),
-        ("gate", cml("gate")),
-        ("deploy", cml("deploy", "--target", "local")),
-        ("score", SCORE),
+        Step("download", cml("ingest", "--no-progress")),
+        Step("lake", cml("lake", "load")),
+        Step("validate", cml("validate")),
+        Step("eda", cml("eda")),
+        Step("train", cml("train", "--no-progress")),
+        Step("gate", cml("gate")),
+        Step("deploy", cml("deploy", "--target", target)),
+        Step("score", [*SCORE, "--target", target]),
+        Step("traffic", _simulate("holdout", 0, target)),
+        Step("monitor", _monitor(0, "1-baseline")),
+        Step("drifted batch", cml("newbatch", *DRIFT)),
+        Step("drifted traffic", _simulate("batch", 1, target)),
+        # Monitoring must catch the drift (exit code 1 is this step's success) and run the lifecycle: retrain on
+        # the lake with the new batch, gate against the champion, redeploy (lifecycle.target).
+        Step("alert, retrain", [*_monitor(1, "2-drift"), "--retrain-on-alert"], expected=1),
+        Step("new traffic", _simulate("holdout", 2, target)),
+        Step("monitor again", _monitor(2, "3-recovered")),
+        Step("dashboard", cml("report", "--window", "1h", "--windows", str(3 * TRAFFIC_HOURS))),
     ]
-    return planned if keep_serving else [*planned, ("undeploy", cml("undeploy", "--target", "local"))]
+    return planned if keep_serving else [*planned, Step("undeploy", cml("undeploy", "--target", target))]
+
+
+# A batch whose customers differ from the training data: older, richer, reached by telephone, often after a
+# successful earlier campaign.
+DRIFT = [
+    "--rows", "4000", "--seed", "3", "--shift", "age=2", "--shift", "balance=3",
+    "--category-mix", "poutcome=success:0.5", "--category-mix", "contact=telephone:0.8",
+]  # fmt: skip
+
+
+@contextlib.contextmanager
+def cml_workspace(project: Path, env: dict[str, str]) -> Iterator[str]:
+    """The workspace the CML steps use: the configured one, else an emulator serving the project's models."""
+    from cml_mlops.config import load_config
+
+    if load_config(project, environ=env).cml.workspace_url:
+        yield "the workspace in cml.workspace_url"
+        return
+    from cml_mlops.cml.emulator import CmlEmulator, EmulatorState
+    from cml_mlops.cml.emulator.model_service import project_loader
+
+    key = secrets.token_urlsafe(24)  # throw-away, never printed
+    state = EmulatorState(step_seconds=EMULATOR_STEP_SECONDS, project_id=EMULATOR_PROJECT)
+    with CmlEmulator(state, api_key=key, model_loader=project_loader(project)) as emulator:
+        env.update(
+            CDSW_API_URL=f"{emulator.url}/api/v1", CDSW_APIV2_KEY=key, CDSW_PROJECT_ID=EMULATOR_PROJECT,
+            CML_MLOPS_CML_POLL_INTERVAL_SECONDS=str(EMULATOR_STEP_SECONDS),
+        )  # fmt: skip
+        yield f"the CML API emulator at {emulator.url}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output-dir", type=Path, default=REPO_ROOT / "build" / "demo")
     parser.add_argument("--fresh", action="store_true", help="delete the previous demo project first")
-    parser.add_argument("--keep-serving", action="store_true", help="leave the model server running at the end")
+    parser.add_argument("--keep-serving", action="store_true", help="leave the model deployed at the end")
+    parser.add_argument("--target", choices=("local", "cml"), default="local", help="where the model is deployed")
     args = parser.parse_args()
     project = bake_project(args.output_dir, fresh=args.fresh)
     print(f"generated {project}")
@@ -39,9 +119,16 @@ def main() -> int:
     # The local server requires an access key; a throw-away one for the demo, never printed.
     env.setdefault("CML_MLOPS_SERVING_ACCESS_KEY", secrets.token_urlsafe(24))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    planned = steps(args.keep_serving)
-    results = run_steps(project, planned, env)
-    print_summary(f"Demo lifecycle of {project}", results, len(planned))
+    env["CML_MLOPS_LIFECYCLE_TARGET"] = args.target  # where a retrained version is redeployed
+    planned = steps(args.keep_serving, args.target)
+    with contextlib.ExitStack() as stack:
+        if args.target == "cml":
+            where = stack.enter_context(cml_workspace(project, env))
+            if args.keep_serving and "emulator" in where:
+                parser.error("--keep-serving needs a CML workspace: the emulator stops with the demo")
+            print(f"deploying to {where}")
+        results = run_steps(project, planned, env)
+    print_summary(f"Demo lifecycle of {project} (target {args.target})", results, len(planned))
     if all(result.ok for result in results) and len(results) == len(planned):
         print(f"\nall {len(planned)} steps passed; reports under {project / 'reports'}")
         return 0

@@ -11,11 +11,13 @@ import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from ci.demo import steps
 from ci.lifecycle import REPO_ROOT
 
 
@@ -44,22 +46,56 @@ def demo(tmp_path_factory: pytest.TempPathFactory, data_url: str) -> tuple[subpr
     env.pop("CML_MLOPS_PROFILE", None)
     result = subprocess.run(
         [sys.executable, "-m", "ci.demo", "--output-dir", str(output), "--fresh"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     return result, output / "bank-marketing"
 
 
+def _monitoring(project: Path, phase: str) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads((project / "reports" / "monitoring" / phase / "monitoring.json").read_text())
+    return report
+
+
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_the_main_job_runs_every_step(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     result, project = demo
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    for step in ("download", "lake", "validate", "eda", "train", "gate", "deploy", "score", "undeploy"):
+    planned = [step.name for step in steps(keep_serving=False)]
+    for step in planned:
         assert f"\n{step} " in result.stdout
-    assert "all 9 steps passed" in result.stdout
+    assert f"all {len(planned)} steps passed" in result.stdout
     assert "scored 1000 rows" in result.stdout
     assert json.loads((project / "reports" / "training.json").read_text())["test_metrics"]["roc_auc"] > 0.78
     assert json.loads((project / "reports" / "validation.json").read_text())["rows"] == 45_211
     assert (project / "reports" / "eda" / "eda.html").stat().st_size > 100_000
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_monitoring_catches_the_drift_and_the_redeployed_model_recovers(
+    demo: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result, project = demo
+    assert result.returncode == 0
+    baseline, drifted, recovered = (_monitoring(project, p) for p in ("1-baseline", "2-drift", "3-recovered"))
+    assert baseline["status"] == "ok" and recovered["status"] == "ok"
+    assert drifted["status"] == "alert" and drifted["exit_code"] == 1
+    alerted = {check["name"] for check in drifted["checks"] if check["status"] == "alert"}
+    assert "prediction_drift" in alerted, drifted["checks"]
+    # The features the demo's batch shifted are the ones found drifted, and no others.
+    latest = drifted["windows"][-1]["drift"][0]["features"]
+    assert {f["name"] for f in latest if f["drifted"]} == {"age", "balance", "contact", "poutcome"}, latest
+    # Each phase's traffic was served by one version: the champion, then the retrained one.
+    served = [{v for w in report["windows"] for v in w["versions"]} for report in (baseline, drifted, recovered)]
+    assert len(served[0]) == len(served[2]) == 1 and served[0] == served[1] and served[0] != served[2], served
+    assert drifted["retraining"]["triggered_by"] and drifted["retraining"]["outcome"] == "deployed", drifted
+    lifecycle = json.loads((project / "reports" / "lifecycle" / "summary.json").read_text())
+    assert lifecycle["outcome"] == "deployed" and lifecycle["champion_after"] == lifecycle["new_version"], lifecycle
+    assert {f"{lifecycle['champion_before']}", f"{lifecycle['champion_after']}"} == {
+        version.split(":")[-1] for phase in served for version in phase
+    }
+    assert (project / "reports" / "monitoring" / "dashboard.html").stat().st_size > 50_000
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from cml_mlops.errors import ConfigError
 
@@ -178,39 +178,180 @@ class ServingSection(Section):
 
 
 class CmlSection(Section):
+    """The CML workspace and how models are deployed there (`cml-mlops deploy --target cml`).
+
+    URL and project default to the workspace's own CDSW_API_URL/CDSW_DOMAIN and CDSW_PROJECT_ID.
+    """
+
     workspace_url: str = ""
     project_id: str = ""
     runtime_identifier: str = ""
     api_key: SecretStr | None = Field(default=None, json_schema_extra={"env": "CDSW_APIV2_KEY"})
+    client: Literal["auto", "http", "cmlapi"] = Field(
+        default="auto", description="auto: cmlapi when importable (CML runtimes), else plain HTTP"
+    )
+    verify_tls: bool = True
+    ca_bundle: str = Field(default="", description="CA certificate file for a workspace with a private CA")
+    request_timeout_seconds: float = Field(default=30, gt=0)
+    model_name: str = Field(default="", description="CML model and registry name; default: tracking.model_name")
+    model_service_url: str = Field(default="", description="default: https://modelservice.<workspace domain>/model")
+    cpu: float = Field(default=1.0, gt=0, le=64)
+    memory_gb: float = Field(default=2.0, gt=0, le=512)
+    replicas: int = Field(default=1, ge=1, le=20)
+    build_timeout_seconds: float = Field(default=1800, gt=0)
+    deploy_timeout_seconds: float = Field(default=900, gt=0)
+    poll_interval_seconds: float = Field(default=5, ge=0)
+    poll_max_interval_seconds: float = Field(default=30, ge=0)
+
+
+class MonitoringDriftSection(Section):
+    """When a feature, the predictions and the whole data set count as drifted in a window, against the reference
+    profile saved with the model version at training time. Defaults are the conventional cut-offs."""
+
+    psi_watch: float = Field(default=0.1, gt=0, description="PSI from which a shift is reported as worth watching")
+    psi_alert: float = Field(default=0.25, gt=0, description="PSI from which a shift is material")
+    p_value: float = Field(default=0.05, gt=0, lt=1, description="significance of KS (numeric) and chi-square tests")
+    rule: Literal["psi_and_test", "psi", "test"] = Field(
+        default="psi_and_test",
+        description="drifted when: PSI >= psi_alert and p < p_value (large and significant), or either alone",
+    )
+    dataset_drift_share: float = Field(default=0.5, gt=0, le=1, description="data-set drift: this share drifted")
+    min_rows: int = Field(default=100, ge=1, description="fewer rows of a model version in a window: not judged")
+
+    @field_validator("psi_alert")
+    @classmethod
+    def _alert_above_watch(cls, value: float, info: ValidationInfo) -> float:
+        if value < info.data.get("psi_watch", 0.0):
+            raise ValueError("psi_alert must be at least psi_watch")
+        return value
+
+
+class MonitoringAlertSection(Section):
+    """The retraining alert: a check breaches in `breaches` (M) of the last `windows` (N) and in the latest one."""
+
+    breaches: int = Field(default=2, ge=1, description="M")
+    windows: int = Field(default=3, ge=1, description="N")
+
+    @field_validator("windows")
+    @classmethod
+    def _m_of_n(cls, value: int, info: ValidationInfo) -> int:
+        if value < info.data.get("breaches", 1):
+            raise ValueError("windows (N) must be at least breaches (M)")
+        return value
 
 
 class MonitoringSection(Section):
+    """`cml-mlops monitor` and `report`: windows of the prediction log, the checks on them and their limits."""
+
     schedule: str = "0 6 * * *"
     dsn: SecretStr | None = Field(default=None, json_schema_extra={"env": "CML_MLOPS_MONITORING_DSN"})
+    window: str = Field(default="1d", description="window length: a number and s, m, h, d or w (30m, 6h, 1d)")
+    windows: int = Field(default=30, ge=1, le=1000, description="windows to compute, ending at the latest prediction")
+    floors: dict[str, float] = Field(
+        default_factory=lambda: {"roc_auc": 0.7}, description="label metrics that must stay at or above"
+    )
+    ceilings: dict[str, float] = Field(default_factory=dict, description="brier, ece: must stay at or below")
+    positive_rate: tuple[float, float] = Field(default=(0.0, 1.0), description="bounds of the predicted positive rate")
+    latency_p95_ms: float | None = Field(default=1000.0, gt=0, description="p95 request latency limit; null: none")
+    min_requests: int = Field(default=0, ge=0, description="fewer requests in a window breach; 0: no volume check")
+    min_labelled: int = Field(default=100, ge=1, description="label metrics need this many labelled predictions")
+    drift: MonitoringDriftSection = MonitoringDriftSection()
+    alert: MonitoringAlertSection = MonitoringAlertSection()
+
+    @field_validator("window")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from cml_mlops.monitoring.windows import parse_duration
+
+        try:
+            parse_duration(value)
+        except ConfigError as exc:  # as a ValueError, so that the message names the key
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("floors", "ceilings")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        from cml_mlops.monitoring.performance import CEILING_METRICS, FLOOR_METRICS
+
+        known = FLOOR_METRICS if info.field_name == "floors" else CEILING_METRICS
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"unknown metrics {unknown}; known: {', '.join(known)}")
+        return value
+
+    @field_validator("positive_rate")
+    @classmethod
+    def _rate_bounds(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError("positive_rate must be [low, high] with 0 <= low <= high <= 1")
+        return value
 
 
 class PredictionLogSection(Section):
     """The monitoring store's writer: SQLite under the project unless `monitoring.dsn` names PostgreSQL."""
 
     sqlite_path: Path = Field(default=Path("monitoring/predictions.db"), description="embedded default store")
+    batch_size: int = Field(default=500, ge=1, le=50_000, description="rows per INSERT transaction")
+    flush_seconds: float = Field(default=1.0, gt=0, le=3600, description="write a partial batch after this long")
+    retry_initial_seconds: float = Field(default=0.1, gt=0, le=60, description="first wait after a failed write")
+    retry_max_seconds: float = Field(default=5.0, gt=0, le=600, description="longest wait between retries")
+    close_timeout_seconds: float = Field(
+        default=60.0, ge=0, le=86_400, description="how long closing keeps retrying before spilling to a file"
+    )
+    max_buffer_rows: int = Field(default=200_000, ge=1, description="rows kept in memory; more go to the spill file")
+    spill_dir: Path = Field(default=Path("monitoring/spill"), description="unwritten rows, as JSONL to re-send")
 
 
 class SimulationSection(Section):
     """Traffic simulation against the deployed endpoint (`cml-mlops simulate`)."""
 
     seed: int = 7
+    scenario: Literal["holdout", "batch", "drift-replay"] = "holdout"
+    rows: int | None = Field(default=None, ge=1, description="send at most this many rows (default: all)")
+    concurrency: int = Field(default=8, ge=1, le=256, description="requests in flight at once")
+    records_per_request: int = Field(
+        default=1, ge=1, le=10_000, description="records per request; each is still its own logged prediction"
+    )
+    label_share: float = Field(default=0.5, ge=0.0, le=1.0, description="share of predictions that get ground truth")
+    label_delay_seconds: float = Field(
+        default=86_400.0, ge=0.0, description="simulated time from a prediction to its label"
+    )
+    interval_seconds: float | None = Field(
+        default=None, gt=0, description="simulated seconds between requests (default: the real clock)"
+    )
+    drift_share: float = Field(default=0.2, gt=0.0, le=1.0, description="drift-replay: the table's last share of rows")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="per request")
+    retries: int = Field(default=3, ge=0, le=10, description="retries of a request the endpoint refused as busy")
+
+
+class DriftSection(Section):
+    """Drift put into every new batch unless the command says otherwise (default: none)."""
+
+    shift: dict[str, float] = Field(default_factory=dict, description="numeric column -> delta in its std")
+    category_mix: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="categorical column -> value -> share of the batch rows"
+    )
+    flip_labels: float = Field(default=0.0, ge=0.0, le=1.0, description="share of rows whose label is swapped")
 
 
 class NewBatchSection(Section):
-    """Synthetic new batches (`cml-mlops newbatch`)."""
+    """Synthetic new batches (`cml-mlops newbatch`): rows bootstrapped from the table, plus noise and drift."""
 
+    rows: int | None = Field(default=None, gt=0, description="rows per batch; default: a tenth of the table")
+    noise: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="numeric jitter in stds; chance a category is resampled"
+    )
     seed: int = 11
+    drift: DriftSection = DriftSection()
 
 
 class LifecycleSection(Section):
     """The automated chain new batch -> retrain -> redeploy (`cml-mlops lifecycle`)."""
 
     target: Literal["local", "cml"] = "local"
+    new_batch: bool = Field(default=True, description="false: retrain on data that arrived by other means")
 
 
 class ReportsSection(Section):

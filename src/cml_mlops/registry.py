@@ -129,6 +129,12 @@ def set_gate_record(config: ProjectConfig, version: VersionRef, passed: bool, re
     client.set_model_version_tag(found.name, found.version, VALIDATION_STATUS, PASSED if passed else FAILED)
 
 
+def version_of_run(config: ProjectConfig, run_id: str) -> ModelVersion | None:
+    """The version registered from training run `run_id` (the first, should there be several), or None."""
+    found = _versions_of_run(configure_mlflow(config), config.tracking.model_name, run_id)
+    return found[0] if found else None
+
+
 def _versions_of_run(client: MlflowClient, name: str, run_id: str) -> list[ModelVersion]:
     try:
         return list(

@@ -101,6 +101,17 @@ def check_cron_field(label: str, text: str, low: int, high: int, names: dict[str
     return problems
 
 
+def minutes_of(text: str) -> set[int]:
+    """The minutes a valid minute field fires at."""
+    minutes: set[int] = set()
+    for part in text.split(","):
+        body, _, step = part.partition("/")
+        start, _, end = body.partition("-")
+        first, last = (0, 59) if body == "*" else (int(start), int(end or (59 if step else start)))
+        minutes.update(range(first, last + 1, int(step or 1)))
+    return minutes
+
+
 def check_cron(value: str) -> list[str]:
     fields = value.split()
     if len(fields) != 5 or value != " ".join(fields):
@@ -108,6 +119,12 @@ def check_cron(value: str) -> list[str]:
     problems = []
     for text, (label, low, high, names) in zip(fields, CRON_FIELDS, strict=True):
         problems += [f"monitoring_cron {value!r}: {p}" for p in check_cron_field(label, text, low, high, names)]
+    if not problems:
+        # GitHub Actions runs schedules at most every 5 minutes and rejects workflows that ask for more.
+        minutes = sorted(minutes_of(fields[0]))
+        gaps = [b - a for a, b in zip(minutes, [*minutes[1:], minutes[0] + 60], strict=True)]
+        if min(gaps) < 5:
+            problems.append(f"monitoring_cron {value!r}: runs more often than every 5 minutes (GitHub's shortest)")
     return problems
 
 

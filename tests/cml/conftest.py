@@ -35,3 +35,8 @@ def sleeps() -> list[float]:
 def client(emulator: CmlEmulator, sleeps: list[float]) -> Iterator[CmlClient]:
     with CmlClient(emulator.url, API_KEY, timeout=5, max_attempts=4, sleep=sleeps.append, environ={}) as c:
         yield c
+
+
+# The deploy tests' fixtures (a session project with gated versions, an emulator serving them); imported last,
+# as deploy_support uses the constants above.
+from tests.cml.deploy_support import cml, cml_project, model_loader  # noqa: E402, F401

@@ -36,6 +36,20 @@ def _base_url_from_env(environ: Mapping[str, str]) -> str | None:
     return None
 
 
+def backoff_delay(attempt: int, retry_after: str | None, base: float, maximum: float) -> float:
+    """Seconds to wait before retry `attempt` (1-based): the server's Retry-After seconds (capped at `maximum`)
+    when it sent a number, else exponential backoff with jitter."""
+    if retry_after:
+        try:
+            # Honoured, but never beyond `maximum`: one call must not block for an hour.
+            return min(maximum, max(0.0, float(retry_after)))
+        except ValueError:
+            pass  # an HTTP date: fall back to backoff
+    ceiling = min(maximum, base * (2 ** (attempt - 1)))
+    # Jitter spreads simultaneous clients; half the delay stays as a floor.
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - not cryptographic
+
+
 def _normalise_base(url: str) -> str:
     url = url.rstrip("/")
     for suffix in ("/api/v2", "/api/v1"):
@@ -128,16 +142,9 @@ class CmlClient:
         return text.replace(self.__key, "***")
 
     def _delay(self, attempt: int, response: requests.Response | None) -> float:
-        if response is not None and response.status_code == 429:
-            retry_after = response.headers.get("Retry-After", "")
-            try:
-                # Honoured, but never beyond backoff_max: one call must not block for an hour.
-                return min(self.backoff_max, max(0.0, float(retry_after)))
-            except ValueError:
-                pass  # absent or an HTTP date: fall back to backoff
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        # Jitter spreads simultaneous clients; half the delay stays as a floor.
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - not cryptographic
+        rate_limited = response is not None and response.status_code == 429
+        retry_after = response.headers.get("Retry-After") if response is not None and rate_limited else None
+        return backoff_delay(attempt, retry_after, self.backoff_base, self.backoff_max)
 
     def _error(self, operation: str, response: requests.Response) -> CmlApiError:
         message = response.reason or "error"
@@ -258,6 +265,10 @@ class CmlClient:
         path = f"/registry/models/{model_id}/versions/{version_id}"
         return self._request("GET", path, "get_registered_model_version")
 
+    def delete_registered_model_version(self, model_id: str, version_id: str) -> JsonDict:
+        path = f"/registry/models/{model_id}/versions/{version_id}"
+        return self._request("DELETE", path, "delete_registered_model_version")
+
     # -- models, builds, deployments -------------------------------------------------------------------------
 
     def create_model(self, body: Any, project_id: str) -> JsonDict:
@@ -269,6 +280,9 @@ class CmlClient:
     def get_model(self, project_id: str, model_id: str) -> JsonDict:
         return self._request("GET", f"/projects/{project_id}/models/{model_id}", "get_model")
 
+    def delete_model(self, project_id: str, model_id: str) -> JsonDict:
+        return self._request("DELETE", f"/projects/{project_id}/models/{model_id}", "delete_model")
+
     def create_model_build(self, body: Any, project_id: str, model_id: str) -> JsonDict:
         path = f"/projects/{project_id}/models/{model_id}/builds"
         return self._request("POST", path, "create_model_build", body=_body(body))
@@ -279,6 +293,10 @@ class CmlClient:
     def get_model_build(self, project_id: str, model_id: str, build_id: str) -> JsonDict:
         path = f"/projects/{project_id}/models/{model_id}/builds/{build_id}"
         return self._request("GET", path, "get_model_build")
+
+    def delete_model_build(self, project_id: str, model_id: str, build_id: str) -> JsonDict:
+        path = f"/projects/{project_id}/models/{model_id}/builds/{build_id}"
+        return self._request("DELETE", path, "delete_model_build")
 
     def create_model_deployment(self, body: Any, project_id: str, model_id: str, build_id: str) -> JsonDict:
         path = f"/projects/{project_id}/models/{model_id}/builds/{build_id}/deployments"

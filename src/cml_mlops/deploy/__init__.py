@@ -1,4 +1,4 @@
-"""Deployment targets (`local` now, `cml` later) behind one interface; see deploy/base.py."""
+"""Deployment targets (`local`, `cml`) behind one interface; see deploy/base.py."""
 
 from cml_mlops.deploy.base import DeployError, Deployment, DeploymentStatus, DeploymentTarget, get_target
 

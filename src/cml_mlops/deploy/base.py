@@ -1,9 +1,9 @@
 """Where a model version is served, behind one small interface; and the rules every deployment follows.
 
-A target (`local` here; `cml` later) implements `deploy`, `undeploy` and `status`. `deploy_version` wraps the
-target with what does not depend on it: only a version with a passed gate record is deployed, and the
-`champion` alias moves to it only once the target serves it. A target's `deploy` either switches to the new
-version or leaves what was served serving and raises DeployError.
+A target (`local`: a server on this machine; `cml`: a CML Model, deploy/cml.py) implements `deploy`,
+`undeploy` and `status`. `deploy_version` wraps the target with what does not depend on it: only a version
+with a passed gate record is deployed, and the `champion` alias moves to it only once the target serves it.
+A target's `deploy` either switches to the new version or leaves what was served serving and raises DeployError.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cml_mlops.registry import alias_version, gate_passed, get_version, set_alia
 from cml_mlops.tracking import CHALLENGER, CHAMPION, VALIDATION_STATUS, TrackingError, configure_mlflow, model_version
 
 # Target name -> "module:class", imported only when used (the CML target needs its own client libraries).
-TARGETS = {"local": "cml_mlops.deploy.local:LocalTarget"}
+TARGETS = {"local": "cml_mlops.deploy.local:LocalTarget", "cml": "cml_mlops.deploy.cml:CmlTarget"}
 
 
 class DeployError(CmlMlopsError):

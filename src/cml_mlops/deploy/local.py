@@ -8,13 +8,8 @@ stopped, the old one keeps serving, and DeployError says which step failed and w
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from cml_mlops.config import ProjectConfig
 from cml_mlops.deploy.base import DeployError, Deployment, DeploymentStatus, DeploymentTarget
-from cml_mlops.project import load_project_module
-from cml_mlops.registry import get_version
+from cml_mlops.deploy.smoke import smoke_record
 from cml_mlops.reports import ReportWriteError
 from cml_mlops.serving.process import (
     ServerRecord,
@@ -30,8 +25,6 @@ from cml_mlops.serving.process import (
     stop_process,
     write_record,
 )
-from cml_mlops.serving.validation import RowValidator
-from cml_mlops.tracking import Tag, configure_mlflow
 
 
 class LocalTarget(DeploymentTarget):
@@ -46,7 +39,7 @@ class LocalTarget(DeploymentTarget):
     def deploy(self, version: str) -> Deployment:
         config = self.config
         self.preflight()
-        smoke_record = self._smoke_record(version)
+        record_to_score = smoke_record(self.config, version)
         host, port = config.serving.host, config.serving.port
         with state_lock(config):
             current, _ = live_record(config)
@@ -57,7 +50,7 @@ class LocalTarget(DeploymentTarget):
             try:
                 health_answer = new.wait_healthy()
                 step = "smoke test"
-                new.smoke_test(smoke_record)
+                new.smoke_test(record_to_score)
                 step = f"switch to {host}:{port}"
                 live = new.go_live(host, port, takeover)
                 record = new.record(host, port, live.get("handoff"), str(health_answer.get("model_name", "")))
@@ -108,22 +101,6 @@ class LocalTarget(DeploymentTarget):
             f"serving {record.model_name} version {record.version} at {record.url} (pid {record.pid}, "
             f"since {record.started_at})",
         )  # fmt: skip
-
-    def _smoke_record(self, version: str) -> dict[str, Any]:
-        """A record the contract accepts, with the model's input columns: what the smoke test scores."""
-        contract = load_project_module(self.config, "contracts").RawRecord
-        return RowValidator.from_contract(contract, _model_features(self.config, version)).example_record()
-
-
-def _model_features(config: ProjectConfig, version: str) -> list[str]:
-    """The model's input columns, as training recorded them (on the version, else on its run)."""
-    found = get_version(config, version)
-    tags = dict(found.tags or {})
-    if Tag.FEATURES not in tags and found.run_id:
-        tags = {**configure_mlflow(config).get_run(found.run_id).data.tags, **tags}
-    if Tag.FEATURES not in tags:
-        raise DeployError(f"version {version} has no {Tag.FEATURES} tag: it was not trained by cml-mlops")
-    return list(json.loads(tags[Tag.FEATURES]))
 
 
 def _deployment(record: ServerRecord) -> Deployment:

@@ -48,4 +48,4 @@ def store_engine(config: ProjectConfig, **kwargs: object) -> Engine:
         )
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         config.path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(parsed, **kwargs)  # type: ignore[arg-type]
+    return create_engine(parsed, **kwargs)

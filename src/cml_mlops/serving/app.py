@@ -26,12 +26,13 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 import orjson
 
-from cml_mlops.serving.scoring import Prediction, Scorer
+from cml_mlops.serving.scoring import BATCH_KEYS as BATCH_KEYS  # re-exported: the emulator's model service uses it
+from cml_mlops.serving.scoring import Prediction, Scorer, score_batch, score_request
 from cml_mlops.serving.validation import FieldError, InvalidRequest
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 ADMIN_LIVE_PATH = "/-/live"  # on the private listener only: makes a verified server take the public port
 ADMIN_HEADER = b"x-cml-mlops-admin"
 ADMIN_TOKEN_ENV = "CML_MLOPS_SERVING_ADMIN_TOKEN"  # noqa: S105 - a variable name; set by the deployer for its child only; popped at start
-BATCH_KEYS = ("dataframe_split", "dataframe_records")
 # Bodies larger than this are parsed, validated and scored in a worker thread, so that a big batch does not
 # stall the event loop (health checks, small requests) for its whole duration.
 THREAD_BODY_BYTES = 64 * 1024
@@ -49,6 +49,7 @@ DRAIN_BYTES = 64 * 1024 * 1024
 DRAIN_SECONDS = 5.0
 
 Scope = dict[str, Any]
+T = TypeVar("T")
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Handler = Callable[[Scope, Receive], Awaitable["_Answer"]]
@@ -174,14 +175,8 @@ class ServingApp:
         request = body.get("request")
         if not isinstance(request, dict):
             raise _Refused(400, "the envelope needs a 'request' object: one record, or dataframe_split/records")
-        if any(key in request for key in BATCH_KEYS):
-            predictions = await self._score(scope, lambda: self._batch(request))
-            response: Any = {"model_version": self.scorer.version, "predictions": predictions}
-        else:
-            predictions = await self._score(
-                scope, lambda: self.scorer.score(self.scorer.validator.from_record(request))
-            )
-            response = predictions[0]
+        max_rows = self.settings.max_batch_rows
+        response = await self._score(scope, lambda: score_request(self.scorer, request, max_batch_rows=max_rows))
         return _Answer(200, {"success": True, "response": response})
 
     async def _invocations(self, scope: Scope, receive: Receive) -> _Answer:
@@ -212,26 +207,9 @@ class ServingApp:
     # -- pieces -----------------------------------------------------------------------------------
 
     def _batch(self, payload: dict[str, Any]) -> list[Prediction]:
-        given = [key for key in BATCH_KEYS if key in payload]
-        if len(given) != 1:
-            found = ", ".join(sorted(str(key) for key in payload)) or "nothing"
-            raise InvalidRequest.single(
-                400, f"expected exactly one of dataframe_split or dataframe_records, found: {found}"
-            )
-        data = payload[given[0]]
-        rows = len(data.get("data") or []) if given[0] == "dataframe_split" and isinstance(data, dict) else None
-        if rows is None and isinstance(data, list):
-            rows = len(data)
-        if rows is not None and rows > self.settings.max_batch_rows:
-            raise InvalidRequest.single(
-                413,
-                f"batch of {rows} rows is over the limit of {self.settings.max_batch_rows} (serving.max_batch_rows)",
-            )
-        validator = self.scorer.validator
-        columns = validator.from_split(data) if given[0] == "dataframe_split" else validator.from_records(data)
-        return self.scorer.score(columns)
+        return score_batch(self.scorer, payload, max_batch_rows=self.settings.max_batch_rows)
 
-    async def _score(self, scope: Scope, work: Callable[[], list[Prediction]]) -> list[Prediction]:
+    async def _score(self, scope: Scope, work: Callable[[], T]) -> T:
         if scope.get("_body_size", 0) > THREAD_BODY_BYTES:
             return await asyncio.to_thread(work)
         return work()

@@ -9,10 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cml_mlops.serving.validation import FieldRule, RowValidator
-from cml_mlops.tracking import LoadedModel
+from cml_mlops.config import ProjectConfig
+from cml_mlops.project import load_project_module
+from cml_mlops.serving.validation import FieldRule, InvalidRequest, RowValidator
+from cml_mlops.tracking import LoadedModel, load_model_version
 
 Prediction = dict[str, Any]  # {"prediction_id", "probability", "label", "model_version"}: plain dicts, to skip a copy
+BATCH_KEYS = ("dataframe_split", "dataframe_records")
 
 
 def _dtype(rule: FieldRule) -> Any:
@@ -73,6 +76,41 @@ class Scorer:
             }
             for row, probability in enumerate(probabilities.tolist())
         ]
+
+
+def load_scorer(config: ProjectConfig, *, version: str | int | None = None, alias: str | None = None) -> Scorer:
+    """A registered version (by number or alias) with its request validator compiled from the project's contract."""
+    model = load_model_version(config, version=version, alias=alias)
+    contract = load_project_module(config, "contracts").RawRecord
+    return Scorer(model, RowValidator.from_contract(contract, model.features))
+
+
+def score_batch(scorer: Scorer, payload: dict[str, Any], *, max_batch_rows: int) -> list[Prediction]:
+    """Score `{"dataframe_split": ...}` or `{"dataframe_records": [...]}` (MLflow's payloads): a prediction a row."""
+    given = [key for key in BATCH_KEYS if key in payload]
+    if len(given) != 1:
+        found = ", ".join(sorted(str(key) for key in payload)) or "nothing"
+        message = f"expected exactly one of dataframe_split or dataframe_records, found: {found}"
+        raise InvalidRequest.single(400, message)
+    data = payload[given[0]]
+    rows = len(data.get("data") or []) if given[0] == "dataframe_split" and isinstance(data, dict) else None
+    if rows is None and isinstance(data, list):
+        rows = len(data)
+    if rows is not None and rows > max_batch_rows:
+        raise InvalidRequest.single(
+            413, f"batch of {rows} rows is over the limit of {max_batch_rows} (serving.max_batch_rows)"
+        )
+    validator = scorer.validator
+    columns = validator.from_split(data) if given[0] == "dataframe_split" else validator.from_records(data)
+    return scorer.score(columns)
+
+
+def score_request(scorer: Scorer, request: dict[str, Any], *, max_batch_rows: int) -> dict[str, Any]:
+    """The `response` of the CML model envelope: one record -> its prediction; a batch -> version + predictions."""
+    if any(key in request for key in BATCH_KEYS):
+        predictions = score_batch(scorer, request, max_batch_rows=max_batch_rows)
+        return {"model_version": scorer.version, "predictions": predictions}
+    return scorer.score(scorer.validator.from_record(request))[0]
 
 
 def uuid4_strings(count: int) -> list[str]:

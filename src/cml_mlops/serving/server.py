@@ -27,11 +27,8 @@ from typing import Any
 import uvicorn
 
 from cml_mlops.config import load_config
-from cml_mlops.project import load_project_module
 from cml_mlops.serving.app import ADMIN_TOKEN_ENV, AppSettings, ServingApp
-from cml_mlops.serving.scoring import Scorer
-from cml_mlops.serving.validation import RowValidator
-from cml_mlops.tracking import load_model_version
+from cml_mlops.serving.scoring import load_scorer
 
 log = logging.getLogger("cml_mlops.serving")
 
@@ -161,12 +158,10 @@ def receive_listener(path: str, timeout: float = 5.0) -> socket.socket:
 def build_app(project_dir: Path, profile: str | None, version: str, admin_token: str | None) -> ServingApp:
     """Load the version and compile its contract: everything slow happens here, once."""
     config = load_config(project_dir, profile)
-    model = load_model_version(config, version=version)
-    contract = load_project_module(config, "contracts").RawRecord
-    scorer = Scorer(model, RowValidator.from_contract(contract, model.features))
+    scorer = load_scorer(config, version=version)
     key = config.serving.access_key
     settings = AppSettings(
-        model_name=model.name,
+        model_name=scorer.model.name,
         access_key=key.get_secret_value() if key is not None else None,
         require_access_key=config.serving.require_access_key,
         max_body_bytes=config.serving.max_body_bytes,

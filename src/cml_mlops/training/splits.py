@@ -108,3 +108,43 @@ def _check_both_classes(splits: Splits, target: str, positive_label: str) -> Non
                 f"the {splits.strategy} split leaves only {only} in {name} ({len(part)} rows): "
                 "metrics and thresholds need both classes; use more data, larger shares or the stratified strategy"
             )
+
+
+def anchored_split(
+    frame: pd.DataFrame,
+    *,
+    history_rows: int | None,
+    target: str,
+    positive_label: str,
+    strategy: SplitStrategy,
+    validation: float,
+    test: float,
+    seed: int,
+) -> Splits:
+    """`split_frame`, except that the first `history_rows` rows (the table an earlier model was trained on) are split
+    exactly as that model's training split them, and the rows after them on their own; each part is the union.
+
+    Retraining uses it so that rows the champion trained on never land in the new test split, where the gate would
+    score the champion on its own training data. Same settings and seed on the same leading rows give the same split.
+    New rows too few to split (or of one class) all go to training. `history_rows` None: plain `split_frame`.
+    """
+    settings: dict[str, Any] = {
+        "target": target,
+        "positive_label": positive_label,
+        "strategy": strategy,
+        "validation": validation,
+        "test": test,
+        "seed": seed,
+    }
+    if history_rows is None:
+        return split_frame(frame, **settings)
+    if not 0 < history_rows <= len(frame):
+        raise SplitError(f"history_rows must be between 1 and the {len(frame)} rows of the frame, got {history_rows}")
+    history = split_frame(frame.iloc[:history_rows], **settings)
+    added = frame.iloc[history_rows:]
+    try:
+        new = split_frame(added, **settings)
+    except SplitError:
+        new = Splits(strategy, added, added.iloc[:0], added.iloc[:0])
+    old_parts, new_parts = history.parts(), new.parts()
+    return Splits(strategy, *(pd.concat([old_parts[name], new_parts[name]]) for name in PARTS))

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tqdm import tqdm
 
 from cml_mlops.config import ProjectConfig
 from cml_mlops.errors import ConfigError
+from cml_mlops.monitoring.profile_store import log_training_profile
 from cml_mlops.project import load_feature_spec
 from cml_mlops.registry import register_run
 from cml_mlops.tracking import Tag, configure_mlflow
@@ -38,7 +40,7 @@ from cml_mlops.training.runs import (
     select_best,
     track_candidate,
 )
-from cml_mlops.training.splits import split_frame
+from cml_mlops.training.splits import anchored_split
 
 SELECTED_RUN_TAG = "cml_mlops.selected_run_id"  # on the parent run
 UNKNOWN = "unknown"
@@ -84,8 +86,13 @@ class TrainingPlan:
     pipelines: list[Pipeline]
 
 
-def plan_training(config: ProjectConfig, snapshot_id: int | None = None) -> TrainingPlan:
-    """Read and validate the snapshot, split it, build every candidate's pipeline; raise on anything wrong."""
+def plan_training(
+    config: ProjectConfig, snapshot_id: int | None = None, history_rows: int | None = None
+) -> TrainingPlan:
+    """Read and validate the snapshot, split it, build every candidate's pipeline; raise on anything wrong.
+
+    `history_rows`: the leading rows keep the split an earlier training gave them (see splits.anchored_split).
+    """
     spec = load_feature_spec(config)
     data = load_training_data(config, snapshot_id)
     leakage = config.features.use_leakage_columns
@@ -94,8 +101,9 @@ def plan_training(config: ProjectConfig, snapshot_id: int | None = None) -> Trai
     if missing:
         raise ConfigError(f"{data.version} has no column {', '.join(missing)}: the features module and table disagree")
     settings = config.training
-    splits = split_frame(
+    splits = anchored_split(
         data.frame,
+        history_rows=history_rows,
         target=spec.target,
         positive_label=spec.positive_label,
         strategy=settings.split.strategy,
@@ -115,14 +123,24 @@ def plan_training(config: ProjectConfig, snapshot_id: int | None = None) -> Trai
     )
 
 
-def train(config: ProjectConfig, *, snapshot_id: int | None = None, progress: bool = True) -> TrainingResult:
+def train(
+    config: ProjectConfig,
+    *,
+    snapshot_id: int | None = None,
+    progress: bool = True,
+    extra_tags: Mapping[str, str] | None = None,
+    history_rows: int | None = None,
+) -> TrainingResult:
     """Train the configured candidates on a snapshot (default: current), select one on validation, register it.
+
+    `extra_tags` go on every run next to training's own (retraining records its lineage there); `history_rows`
+    keeps the split of the table's leading rows as an earlier training made it (retraining, see plan_training).
 
     Bad input (contract, features, split, a grid value) stops the call before any MLflow run exists; nothing is
     registered unless every run finished.
     """
     started = time.perf_counter()
-    plan = plan_training(config, snapshot_id)
+    plan = plan_training(config, snapshot_id, history_rows)
     settings = config.training
     rows = plan.rows
     split_summary = rows.splits.summary(rows.target, rows.positive_label)
@@ -136,6 +154,7 @@ def train(config: ProjectConfig, *, snapshot_id: int | None = None, progress: bo
         Tag.POSITIVE_LABEL: rows.positive_label,
         Tag.NEGATIVE_LABEL: plan.negative_label,
         Tag.FEATURES: json.dumps(rows.features),
+        **(extra_tags or {}),
     }
     params = {
         "seed": settings.seed,
@@ -179,6 +198,8 @@ def train(config: ProjectConfig, *, snapshot_id: int | None = None, progress: bo
         best = select_best(summaries, settings.primary_metric)
         assert best_pipeline is not None  # expand_candidates never returns no candidate
         log_selected(best.run_id, best_pipeline, rows)
+        # Monitoring's reference profile (feature and prediction distributions), logged with the selected run.
+        log_training_profile(best.run_id, best_pipeline, rows, best.threshold)
         mlflow.set_tag(SELECTED_RUN_TAG, best.run_id)
         mlflow.log_metrics({**prefixed("val", best.validation), **prefixed("test", best.test)})
     version = register_run(config, best.run_id)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import click
 
+from cml_mlops.cml.emulator.model_service import project_loader
 from cml_mlops.cml.emulator.server import CmlEmulator
 from cml_mlops.cml.emulator.state import EmulatorState, Faults
 
@@ -22,13 +24,23 @@ def _op_count(values: tuple[str, ...], option: str) -> dict[str, int]:
     return parsed
 
 
-def _failing_calls(values: tuple[str, ...]) -> dict[str, dict[int, int]]:
+def _failing_calls(values: tuple[str, ...], option: str = "--fail-call") -> dict[str, dict[int, int]]:
     parsed: dict[str, dict[int, int]] = {}
     for value in values:
         parts = value.split(":")
         if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in ("500", "502", "503", "504"):
-            raise click.BadParameter(f"expected OPERATION:CALL:STATUS (5xx), got {value!r}", param_hint="--fail-call")
+            raise click.BadParameter(f"expected OPERATION:CALL:STATUS (5xx), got {value!r}", param_hint=option)
         parsed.setdefault(parts[0], {})[int(parts[1])] = int(parts[2])
+    return parsed
+
+
+def _dropped_calls(values: tuple[str, ...]) -> dict[str, set[int]]:
+    parsed: dict[str, set[int]] = {}
+    for value in values:
+        operation, _, call = value.partition(":")
+        if not operation or not call.isdigit():
+            raise click.BadParameter(f"expected OPERATION:CALL, got {value!r}", param_hint="--drop-call")
+        parsed.setdefault(operation, set()).add(int(call))
     return parsed
 
 
@@ -51,6 +63,9 @@ def build_faults(
     fail_builds: int,
     stuck_deployments: int,
     failing_job: tuple[str, ...],
+    *,
+    drop_call: tuple[str, ...] = (),
+    fail_after_apply: tuple[str, ...] = (),
 ) -> Faults:
     return Faults(
         rate_limited=_op_count(rate_limit, "--rate-limit"),
@@ -60,6 +75,8 @@ def build_faults(
         failing_builds=fail_builds,
         stuck_deployments=stuck_deployments,
         failing_jobs=set(failing_job),
+        dropped_calls=_dropped_calls(drop_call),
+        failing_after_apply=_failing_calls(fail_after_apply, "--fail-after-apply"),
     )
 
 
@@ -79,6 +96,12 @@ def build_faults(
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Serve HTTPS with this certificate.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="Private key of --tls-cert.")
 @click.option("--failing-job", multiple=True, metavar="NAME", help="Runs of jobs with this name fail.")
+@click.option("--drop-call", multiple=True, metavar="OP:CALL", help="Call CALL of OP: connection closed unanswered.")
+@click.option("--fail-after-apply", multiple=True, metavar="OP:CALL:STATUS",
+              help="Call number CALL of OP takes effect, then answers 5xx (a lost response).")  # fmt: skip
+@click.option("--project-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="cml-mlops project whose MLflow registry the model service loads deployed models from.")  # fmt: skip
+@click.option("--profile", default=None, help="Config profile of --project-dir.")
 def cml_emulator(
     host: str,
     port: int,
@@ -94,14 +117,22 @@ def cml_emulator(
     failing_job: tuple[str, ...],
     tls_cert: str | None,
     tls_key: str | None,
+    drop_call: tuple[str, ...],
+    fail_after_apply: tuple[str, ...],
+    project_dir: Path | None,
+    profile: str | None,
 ) -> None:
-    """Serve an emulated Cloudera ML API v2 workspace until interrupted."""
-    faults = build_faults(rate_limit, retry_after, fail_call, slow, fail_builds, stuck_deployments, failing_job)
+    """Serve an emulated Cloudera ML API v2 workspace (and its model service) until interrupted."""
+    faults = build_faults(
+        rate_limit, retry_after, fail_call, slow, fail_builds, stuck_deployments, failing_job,
+        drop_call=drop_call, fail_after_apply=fail_after_apply,
+    )  # fmt: skip
     state = EmulatorState(step_seconds=step_seconds, faults=faults, project_id=project_id)
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("--tls-cert and --tls-key go together")
     tls = (tls_cert, tls_key) if tls_cert and tls_key else None
-    emulator = CmlEmulator(state, api_key=api_key, host=host, port=port, tls=tls)
+    loader = project_loader(project_dir, profile) if project_dir is not None else None
+    emulator = CmlEmulator(state, api_key=api_key, host=host, port=port, tls=tls, model_loader=loader)
 
     def announce(url: str) -> None:
         click.echo(f"CML API v2 emulator on {url} (project {project_id}); Ctrl-C stops it", err=True)

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from cml_mlops.cml.emulator.model_service import ModelService, ScorerLoader
 from cml_mlops.cml.emulator.state import ApiFault, EmulatorState, JsonDict
 
 _ID = r"[^/:]+"
@@ -26,6 +27,8 @@ _B = rf"{_M}/builds/(?P<build_id>{_ID})"
 _D = rf"{_B}/deployments/(?P<deployment_id>{_ID})"
 _J = rf"{_P}/jobs/(?P<job_id>{_ID})"
 _R = rf"/api/v2/registry/models/(?P<model_id>{_ID})"
+MODEL_CALL = "call_model"  # POST /model: the model service (cml.models_v1.call_model), see model_service.py
+DROPPED = 0  # the status of a call whose connection was closed unanswered (fault injection)
 
 # (HTTP method, path pattern, cmlapi operation name); the operation is also the EmulatorState method.
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -38,12 +41,15 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/api/v2/registry/models", "list_registered_models"),
         ("GET", _R, "get_registered_model"),
         ("GET", rf"{_R}/versions/(?P<version_id>{_ID})", "get_registered_model_version"),
+        ("DELETE", rf"{_R}/versions/(?P<version_id>{_ID})", "delete_registered_model_version"),
         ("POST", rf"{_P}/models", "create_model"),
         ("GET", rf"{_P}/models", "list_models"),
         ("GET", _M, "get_model"),
+        ("DELETE", _M, "delete_model"),
         ("POST", rf"{_M}/builds", "create_model_build"),
         ("GET", rf"{_M}/builds", "list_model_builds"),
         ("GET", _B, "get_model_build"),
+        ("DELETE", _B, "delete_model_build"),
         ("POST", rf"{_B}/deployments", "create_model_deployment"),
         ("GET", rf"{_B}/deployments", "list_model_deployments"),
         ("GET", _D, "get_model_deployment"),
@@ -57,6 +63,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("POST", rf"{_J}/runs", "create_job_run"),
         ("GET", rf"{_J}/runs", "list_job_runs"),
         ("GET", rf"{_J}/runs/(?P<run_id>{_ID})", "get_job_run"),
+        ("POST", r"/model", MODEL_CALL),
     ]
 ]
 
@@ -118,6 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.command, parts.path, operation, params, query, body, self.headers
         )
         emulator.log(LoggedRequest(self.command, parts.path, operation, query, body, status))
+        if status == DROPPED:
+            self.close_connection = True  # the client sees the connection end without an answer
+            return
         self._send(status, payload, headers)
 
     do_GET = do_POST = do_PATCH = do_DELETE = _handle
@@ -150,12 +160,15 @@ class CmlEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         tls: tuple[str, str] | None = None,
+        model_loader: ScorerLoader | None = None,
     ) -> None:
+        """`model_loader` gives the model service its models (see model_service.project_loader)."""
         if not api_key:
             raise ValueError("the emulator needs an API key")
         self._tls = tls  # (certificate file, key file): serve HTTPS, to exercise the client's verification
         self.state = state or EmulatorState()
         self._api_key = api_key
+        self.model_service = ModelService(self.state, api_key, model_loader)
         self._host, self._port = host, port
         self.requests: list[LoggedRequest] = []
         self.calls: dict[str, int] = {}
@@ -237,14 +250,15 @@ class CmlEmulator:
         body: Any,
         headers: Any,
     ) -> tuple[int, JsonDict, dict[str, str]]:
-        """Answer one request: auth, then injected faults, then the state operation."""
+        """Answer one request: auth, then injected faults, then the state operation (or the model service)."""
         faults = self.state.faults
         try:
-            if not self._authorised(headers):
+            # The model service checks its own credentials: the model's access key, and the API key if enabled.
+            if operation != MODEL_CALL and not self._authorised(headers):
                 raise ApiFault(401, "authentication required: missing or invalid API key")
             if not operation:
                 raise ApiFault(404, f"no such endpoint: {method} {path}")
-            if body is not None and not isinstance(body, dict):
+            if body is not None and not isinstance(body, dict) and operation != MODEL_CALL:
                 raise ApiFault(400, "request body must be a JSON object")
             with self._log_lock:
                 call = self.calls[operation] = self.calls.get(operation, 0) + 1
@@ -254,12 +268,21 @@ class CmlEmulator:
             if call <= faults.rate_limited.get(operation, 0):
                 fault = ApiFault(429, "too many requests")
                 return 429, fault.body(), {"Retry-After": f"{faults.retry_after:g}"}
+            if call in faults.dropped_calls.get(operation, ()):
+                return DROPPED, {}, {}
             injected = faults.failing_calls.get(operation, {}).get(call)
             if injected:
                 raise ApiFault(injected, f"injected failure of {operation} call {call}")
+            if operation == MODEL_CALL:
+                status, answer = self.model_service.answer(query, body, str(headers.get("authorization") or ""))
+                return status, answer, {}
             with self.state.lock:
                 handler = getattr(self.state, operation)
                 # A deep copy taken under the lock: other threads advance these objects while we serialise.
-                return 200, copy.deepcopy(handler(params, query, body or {})), {}
+                result = copy.deepcopy(handler(params, query, body or {}))
+            lost = faults.failing_after_apply.get(operation, {}).get(call)
+            if lost:
+                raise ApiFault(lost, f"injected failure of {operation} call {call}, after it took effect")
+            return 200, result, {}
         except ApiFault as fault:
             return fault.status, fault.body(), {}

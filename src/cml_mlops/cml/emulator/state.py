@@ -31,6 +31,7 @@ DEPLOY_OK = ("deploying", "deployed")
 DEPLOY_STUCK = ("deploying",)  # fault: never becomes ready
 RUN_OK = ("ENGINE_STARTING", "ENGINE_RUNNING", "ENGINE_SUCCEEDED")
 RUN_FAIL = ("ENGINE_STARTING", "ENGINE_RUNNING", "ENGINE_FAILED")
+DEPLOY_ACTIVE = frozenset({"pending", "deploying", "deployed", "stopping"})
 RUN_ACTIVE = frozenset({"ENGINE_SCHEDULING", "ENGINE_STARTING", "ENGINE_RUNNING", "ENGINE_STOPPING"})
 
 USER = {"username": "emulator", "name": "CML Emulator", "email": "emulator@example.invalid"}
@@ -74,6 +75,10 @@ class Faults:
     failing_builds: int = 0  # the next N builds end in "build failed"
     stuck_deployments: int = 0  # the next N deployments stay "deploying" forever
     failing_jobs: set[str] = field(default_factory=set)  # runs of jobs with these names end ENGINE_FAILED
+    dropped_calls: dict[str, set[int]] = field(default_factory=dict)  # op -> call numbers closed unanswered
+    # op -> {call number: HTTP status}: the call takes effect, then answers 5xx (a lost response; retried creates
+    # then make duplicates unless the caller looks first)
+    failing_after_apply: dict[str, dict[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -249,7 +254,11 @@ class EmulatorState:
             if status == "ENGINE_SUCCEEDED":
                 # Dependent jobs start when their parent's run succeeds.
                 for child in list(self.jobs.values()):
-                    if child.get("parent_id") == obj["job_id"] and not self._active_run(child["id"]):
+                    if (
+                        child.get("parent_id") == obj["job_id"]
+                        and not child["paused"]  # a paused job is not triggered
+                        and not self._active_run(child["id"])
+                    ):
                         self._new_run(child, {})
 
     def _project(self, params: dict[str, str]) -> JsonDict:
@@ -361,6 +370,17 @@ class EmulatorState:
                 return version
         raise ApiFault(404, f"registered model version not found: {params['version_id']}")
 
+    def delete_registered_model_version(
+        self, params: dict[str, str], query: dict[str, str], body: JsonDict
+    ) -> JsonDict:
+        version = self.get_registered_model_version(params, query, body)
+        version_id = version["model_version_id"]
+        users = [b["id"] for b in self.builds.values() if b["registered_model_version_id"] == version_id]
+        if users:  # real semantics UNCONFIRMED; refusing keeps the emulator from serving a deleted version
+            raise ApiFault(400, f"registered model version {params['version_id']} is used by model builds {users}")
+        self.versions[version["model_id"]].remove(version)
+        return {}
+
     def _find_version(self, version_id: str) -> JsonDict | None:
         return next((v for vs in self.versions.values() for v in vs if v["model_version_id"] == version_id), None)
 
@@ -400,6 +420,26 @@ class EmulatorState:
         }
         self.models[model_id] = model
         return self.public(model)
+
+    def _refuse_active_deployments(self, what: str, deployments: list[JsonDict]) -> None:
+        # The current status, not advanced: a check must not move deployments along.
+        active = [d["id"] for d in deployments if d["status"] in DEPLOY_ACTIVE]
+        if active:
+            raise ApiFault(400, f"{what} has active deployments {active}: stop them first")
+
+    def _forget(self, table: dict[str, JsonDict], ids: list[str]) -> None:
+        for object_id in ids:
+            table.pop(object_id, None)
+            self._progress.pop(object_id, None)
+
+    def delete_model(self, params: dict[str, str], query: dict[str, str], body: JsonDict) -> JsonDict:
+        model = self.get_model(params, query, body)
+        deployments = [d for d in self.deployments.values() if d["model_id"] == model["id"]]
+        self._refuse_active_deployments(f"model {model['id']}", deployments)
+        self._forget(self.deployments, [d["id"] for d in deployments])
+        self._forget(self.builds, [b["id"] for b in self.builds.values() if b["model_id"] == model["id"]])
+        self._forget(self.models, [model["id"]])
+        return {}
 
     def list_models(self, params: dict[str, str], query: dict[str, str], body: JsonDict) -> JsonDict:
         self._project(params)
@@ -464,6 +504,14 @@ class EmulatorState:
 
     def get_model_build(self, params: dict[str, str], query: dict[str, str], body: JsonDict) -> JsonDict:
         return self.public(self.advance(self._build(params)))
+
+    def delete_model_build(self, params: dict[str, str], query: dict[str, str], body: JsonDict) -> JsonDict:
+        build = self._build(params)
+        deployments = [d for d in self.deployments.values() if d["build_id"] == build["id"]]
+        self._refuse_active_deployments(f"model build {build['id']}", deployments)
+        self._forget(self.deployments, [d["id"] for d in deployments])
+        self._forget(self.builds, [build["id"]])
+        return {}
 
     # -- deployments -----------------------------------------------------------------------------------------
 
@@ -539,7 +587,16 @@ class EmulatorState:
                 job[name] = _float(body, name, 1.0)
         if "timeout" in body:
             job["timeout"] = str(int(body["timeout"] or 0))  # int64 -> string
-        for name in ("name", "script", "arguments", "kernel", "runtime_identifier", "paused", "kill_on_timeout"):
+        for name in (
+            "name",
+            "script",
+            "arguments",
+            "kernel",
+            "runtime_identifier",
+            "paused",
+            "kill_on_timeout",
+            "timezone",
+        ):
             if name in body:
                 job[name] = body[name]
         if "nvidia_gpu" in body:

@@ -1,0 +1,57 @@
+"""The two writes of the prediction log, safe to repeat: a retried batch never creates a duplicate.
+
+Predictions are inserted with ON CONFLICT (prediction_id) DO NOTHING; labels are upserted (a later label of
+the same prediction replaces the earlier one). Both as one executemany per batch, which SQLAlchemy sends to
+psycopg2 as multi-row INSERTs ("insertmanyvalues").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cml_mlops.monitoring.schema import labels, predictions
+from cml_mlops.monitoring.store.errors import StoreError
+
+ID_CHUNK = 500  # ids per IN (...) lookup
+
+
+def _insert(connection: Connection, table: Table) -> Any:
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise StoreError(f"the prediction log supports PostgreSQL and SQLite, not {dialect}")
+
+
+def insert_predictions(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `predictions` rows; rows whose prediction_id is already stored are skipped."""
+    if rows:
+        statement = _insert(connection, predictions).on_conflict_do_nothing(index_elements=["prediction_id"])
+        connection.execute(statement, list(rows))
+
+
+def upsert_labels(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `labels` rows; a prediction that already has a label gets the new one."""
+    if rows:
+        statement = _insert(connection, labels)
+        statement = statement.on_conflict_do_update(
+            index_elements=["prediction_id"],
+            set_={"label": statement.excluded.label, "labelled_at": statement.excluded.labelled_at},
+        )
+        connection.execute(statement, list(rows))
+
+
+def known_prediction_ids(connection: Connection, ids: Iterable[str]) -> set[str]:
+    """Which of `ids` the `predictions` table holds."""
+    wanted = list(dict.fromkeys(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), ID_CHUNK):
+        chunk = wanted[start : start + ID_CHUNK]
+        column = predictions.c.prediction_id
+        found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
+    return found
