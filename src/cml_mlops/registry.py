@@ -115,6 +115,14 @@ def get_version(config: ProjectConfig, version: VersionRef) -> ModelVersion:
         raise TrackingError(f"model {config.tracking.model_name} has no version {number}: {exc.message}") from None
 
 
+def version_tags(config: ProjectConfig, found: ModelVersion) -> dict[str, str]:
+    """What training recorded about a version: its training run's tags, overridden by the version's own."""
+    tags = dict(found.tags or {})
+    if found.run_id:
+        tags = {**configure_mlflow(config).get_run(found.run_id).data.tags, **tags}
+    return tags
+
+
 def gate_passed(config: ProjectConfig, version: VersionRef) -> bool:
     """Whether the quality gate recorded a pass on this version."""
     return (get_version(config, version).tags or {}).get(VALIDATION_STATUS) == PASSED

@@ -11,21 +11,7 @@ from hypothesis import strategies as st
 
 from cml_mlops.cml.errors import CmlApiError
 from cml_mlops.cml.polling import PollSettings, PollTimeout, poll
-
-
-class FakeTime:
-    """A clock that moves only when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.support.clock import FakeTime
 
 
 def reader(statuses: list[Any]) -> Callable[[], dict[str, Any]]:
@@ -42,7 +28,7 @@ def reader(statuses: list[Any]) -> Callable[[], dict[str, Any]]:
 
 
 def test_backoff_doubles_while_unchanged_and_resets_on_progress() -> None:
-    time = FakeTime()
+    time = FakeTime(100.0)
     statuses = ["queued", "queued", "queued", "queued", "pending", "pending", "built"]
     final = poll(
         reader(statuses), what="build", final={"built"}, settings=PollSettings(1, 4, 600),
@@ -53,7 +39,7 @@ def test_backoff_doubles_while_unchanged_and_resets_on_progress() -> None:
 
 
 def test_the_deadline_ends_the_wait_with_the_last_status() -> None:
-    time = FakeTime()
+    time = FakeTime(100.0)
     with pytest.raises(PollTimeout) as err:
         poll(
             reader(["deploying"]), what="deployment d1", final={"deployed", "failed"},
@@ -65,7 +51,7 @@ def test_the_deadline_ends_the_wait_with_the_last_status() -> None:
 
 
 def test_transient_read_failures_do_not_end_the_wait() -> None:
-    time = FakeTime()
+    time = FakeTime(100.0)
     dropped = CmlApiError(0, "no response after 4 attempts (ConnectionError)", operation="get_model_build")
     final = poll(
         reader(["pending", dropped, CmlApiError(503, "busy"), "built"]), what="build", final={"built"},
@@ -75,7 +61,7 @@ def test_transient_read_failures_do_not_end_the_wait() -> None:
 
 
 def test_a_timeout_after_failed_reads_says_so() -> None:
-    time = FakeTime()
+    time = FakeTime(100.0)
     with pytest.raises(PollTimeout, match=r"no status read after 3 s; last read failed: .*connection refused"):
         poll(
             reader([CmlApiError(0, "connection refused")]), what="build", final={"built"},
@@ -84,7 +70,7 @@ def test_a_timeout_after_failed_reads_says_so() -> None:
 
 
 def test_a_permanent_error_is_raised_at_once() -> None:
-    time = FakeTime()
+    time = FakeTime(100.0)
     with pytest.raises(CmlApiError) as err:
         poll(
             reader(["pending", CmlApiError(404, "model build not found")]), what="build", final={"built"},
@@ -94,7 +80,7 @@ def test_a_permanent_error_is_raised_at_once() -> None:
 
 
 def test_zero_interval_never_sleeps() -> None:
-    time = FakeTime()
+    time = FakeTime(100.0)
     poll(
         reader(["a", "b", "c", "built"]), what="build", final={"built"}, settings=PollSettings(0, 0, 1),
         clock=time.clock, sleep=time.sleep,
@@ -117,7 +103,7 @@ def test_bad_settings_are_refused(settings: tuple[float, float, float]) -> None:
 )
 def test_waits_are_bounded(statuses: list[str], interval: float, growth: float, timeout: float, finishes: bool) -> None:
     """Never a sleep beyond max_interval, never waiting past the deadline; done as soon as the status is final."""
-    time = FakeTime()
+    time = FakeTime(100.0)
     settings = PollSettings(interval, interval * growth, timeout)
     sequence = [*statuses, "built" if finishes else "pushing"]
     try:

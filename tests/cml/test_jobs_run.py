@@ -15,21 +15,7 @@ from cml_mlops.cml.polling import PollSettings, PollTimeout
 from tests.cml.conftest import API_KEY, PROJECT
 from tests.cml.test_jobs_spec import chain
 from tests.cml.test_jobs_sync import jobs_by_name, spec_of
-
-
-class FakeTime:
-    """A clock that moves only when slept on: waits and timeouts take no real time."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.support.clock import FakeTime
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 from cml_mlops.config import ProjectConfig
 from cml_mlops.deploy.base import DeployError
 from cml_mlops.project import load_project_module
-from cml_mlops.registry import get_version
+from cml_mlops.registry import get_version, version_tags
 from cml_mlops.serving.validation import RowValidator
-from cml_mlops.tracking import Tag, configure_mlflow
+from cml_mlops.tracking import Tag
 
 
 def smoke_record(config: ProjectConfig, version: str) -> dict[str, Any]:
@@ -21,10 +21,7 @@ def smoke_record(config: ProjectConfig, version: str) -> dict[str, Any]:
 
 def model_features(config: ProjectConfig, version: str) -> list[str]:
     """The model's input columns, as training recorded them (on the version, else on its run)."""
-    found = get_version(config, version)
-    tags = dict(found.tags or {})
-    if Tag.FEATURES not in tags and found.run_id:
-        tags = {**configure_mlflow(config).get_run(found.run_id).data.tags, **tags}
+    tags = version_tags(config, get_version(config, version))
     if Tag.FEATURES not in tags:
         raise DeployError(f"version {version} has no {Tag.FEATURES} tag: it was not trained by cml-mlops")
     return list(json.loads(tags[Tag.FEATURES]))

@@ -13,6 +13,8 @@ from sqlalchemy.exc import ArgumentError
 from cml_mlops.config import ProjectConfig
 from cml_mlops.errors import ConfigError
 
+CONNECT_TIMEOUT_SECONDS = 10  # a DSN naming an unreachable host fails in seconds, not after TCP's minutes
+
 
 def store_url(config: ProjectConfig) -> str:
     """The SQLAlchemy URL of the store (secret: may hold a password; use `describe_store` in messages)."""
@@ -34,8 +36,11 @@ def describe_store(config: ProjectConfig) -> str:
         return "<unparseable CML_MLOPS_MONITORING_DSN>"
 
 
-def store_engine(config: ProjectConfig, **kwargs: object) -> Engine:
-    """An engine for the store; the SQLite file's folder is created. Does not connect yet."""
+def store_engine(config: ProjectConfig, *, sqlite_busy_seconds: float | None = None, **kwargs: object) -> Engine:
+    """An engine for the store; the SQLite file's folder is created. Does not connect yet.
+
+    PostgreSQL connections give up after CONNECT_TIMEOUT_SECONDS; SQLite waits `sqlite_busy_seconds` for a lock.
+    """
     url = store_url(config)
     try:
         parsed = make_url(url)
@@ -46,6 +51,12 @@ def store_engine(config: ProjectConfig, **kwargs: object) -> Engine:
             f"monitoring store {describe_store(config)}: only PostgreSQL (CML_MLOPS_MONITORING_DSN) and the "
             "embedded SQLite default are supported"
         )
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        config.path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(parsed, **kwargs)
+    connect_args: dict[str, float] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    else:
+        if parsed.database:
+            config.path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if sqlite_busy_seconds is not None:
+            connect_args["timeout"] = sqlite_busy_seconds
+    return create_engine(parsed, connect_args=connect_args, **kwargs)

@@ -27,7 +27,6 @@ from cml_mlops.monitoring.store.errors import SchemaMismatch
 from cml_mlops.monitoring.store.failures import translated
 from cml_mlops.monitoring.store.migration import schema_problems
 
-CONNECT_TIMEOUT_SECONDS = 10
 # Per transaction: JIT compiling the wide aggregation expressions costs more than it saves, and the GROUP BYs
 # are hashed in memory rather than spilled.
 POSTGRES_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'")
@@ -76,8 +75,7 @@ def read_store(config: ProjectConfig) -> Iterator[StoreSession]:
             f"no prediction log yet at {database}: predictions are logged by the model server "
             "(cml-mlops deploy) or `cml-mlops simulate`; or set CML_MLOPS_MONITORING_DSN to the PostgreSQL store"
         )
-    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if backend == "postgresql" else {}
-    engine = store_engine(config, connect_args=connect_args)
+    engine = store_engine(config)
     dialect = StoreDialect(engine.dialect.name)
     try:
         with translated(engine, "read the prediction log"), ExitStack() as stack:

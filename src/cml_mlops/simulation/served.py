@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from cml_mlops.config import ProjectConfig
 from cml_mlops.project import load_feature_spec
-from cml_mlops.registry import get_version
+from cml_mlops.registry import get_version, version_tags
 from cml_mlops.simulation.errors import SimulationError
-from cml_mlops.tracking import Tag, configure_mlflow
+from cml_mlops.tracking import Tag
 
 
 @dataclass(frozen=True)
@@ -29,9 +28,7 @@ class ServedVersion:
 def served_version(config: ProjectConfig, version: str) -> ServedVersion:
     """The registry's record of `version`: tags of the version, completed by those of its training run."""
     found = get_version(config, version)
-    tags: dict[str, Any] = dict(found.tags or {})
-    if found.run_id:
-        tags = {**configure_mlflow(config).get_run(found.run_id).data.tags, **tags}
+    tags = version_tags(config, found)
     if Tag.FEATURES not in tags:
         raise SimulationError(
             f"{found.name} version {found.version} has no {Tag.FEATURES} tag: it was not trained by cml-mlops, so "
