@@ -29,6 +29,7 @@ COMMANDS = {
     "retrain": "cml_mlops.retraining.command:retrain",
     "lifecycle": "cml_mlops.lifecycle.command:lifecycle",
     "simulate": "cml_mlops.simulation.command:simulate",
+    "labels": "cml_mlops.labels.command:labels",
     "monitor": "cml_mlops.monitoring.command:monitor",
     "report": "cml_mlops.monitoring.dashboard_command:report",
 }

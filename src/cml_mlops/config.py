@@ -240,6 +240,42 @@ class MonitoringAlertSection(Section):
         return value
 
 
+class MonitoringLabelsSection(Section):
+    """`cml-mlops labels load`: the columns of a ground-truth source, keyed by `prediction_id`, or by a business
+    key (a feature of the logged request, e.g. a customer id) plus the time of the prediction."""
+
+    id_column: str = Field(default="prediction_id", description="the prediction id column (id-keyed sources)")
+    label_column: str = Field(default="label", description="the outcome, 0 or 1")
+    labelled_at_column: str = Field(
+        default="labelled_at", description="when the outcome became known (optional column; default: load time)"
+    )
+    business_key: str | None = Field(
+        default=None, description="a logged feature that identifies the case; set to match by key plus time"
+    )
+    time_column: str = Field(default="predicted_at", description="the prediction's time in a key-plus-time source")
+    match_seconds: float = Field(
+        default=300.0, gt=0, description="the largest gap between that time and the logged prediction's time"
+    )
+
+    @field_validator("id_column", "label_column", "labelled_at_column", "business_key", "time_column")
+    @classmethod
+    def _column_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("a column name must not be empty")
+        return value
+
+    @field_validator("match_seconds")
+    @classmethod
+    def _distinct_columns(cls, value: float, info: ValidationInfo) -> float:
+        key = info.data.get("business_key")
+        columns = [info.data.get(name) for name in ("label_column", "labelled_at_column")]
+        columns += [key, info.data.get("time_column")] if key else [info.data.get("id_column")]
+        named = [column for column in columns if column]
+        if len(set(named)) != len(named):
+            raise ValueError(f"the label source's columns must be distinct, got {named}")
+        return value
+
+
 class MonitoringSection(Section):
     """`cml-mlops monitor` and `report`: windows of the prediction log, the checks on them and their limits."""
 
@@ -257,6 +293,7 @@ class MonitoringSection(Section):
     min_labelled: int = Field(default=100, ge=1, description="label metrics need this many labelled predictions")
     drift: MonitoringDriftSection = MonitoringDriftSection()
     alert: MonitoringAlertSection = MonitoringAlertSection()
+    labels: MonitoringLabelsSection = MonitoringLabelsSection()
 
     @field_validator("window")
     @classmethod
