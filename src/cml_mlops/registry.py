@@ -6,6 +6,8 @@ deployment moves `champion`. Versions can be given as a ModelVersion, or as a ve
 
 from __future__ import annotations
 
+import time
+
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -25,6 +27,10 @@ from cml_mlops.tracking import (
 VersionRef = ModelVersion | str | int
 PASSED = "passed"
 FAILED = "failed"
+# When things happened to a version (epoch seconds): MLflow keeps no history of tags or aliases, so each event
+# stamps its time on the version; the monitoring dashboard's event markers read these (cml_mlops.monitoring.events).
+GATED_AT = "cml_mlops.gate.at"
+ALIAS_SET_AT = "cml_mlops.alias.{alias}.set_at"
 # Run tags that a model version carries too, so that the registry alone tells what a version is.
 COPIED_TAGS = (
     Tag.THRESHOLD,
@@ -80,6 +86,7 @@ def set_alias(config: ProjectConfig, version: VersionRef, alias: str) -> None:
     number = _number(version)
     try:
         client.set_registered_model_alias(config.tracking.model_name, alias, number)
+        client.set_model_version_tag(config.tracking.model_name, number, ALIAS_SET_AT.format(alias=alias), _now())
     except MlflowException as exc:
         raise TrackingError(
             f"cannot set alias {alias!r} on {config.tracking.model_name} version {number}: {exc.message}"
@@ -134,6 +141,7 @@ def set_gate_record(config: ProjectConfig, version: VersionRef, passed: bool, re
     client = configure_mlflow(config)
     # The report first: a reader that sees the status can always follow it to the report.
     client.set_model_version_tag(found.name, found.version, GATE_REPORT, report_uri)
+    client.set_model_version_tag(found.name, found.version, GATED_AT, _now())
     client.set_model_version_tag(found.name, found.version, VALIDATION_STATUS, PASSED if passed else FAILED)
 
 
@@ -168,3 +176,7 @@ def _logged_model_id(client: MlflowClient, run_id: str) -> str | None:
 
 def _number(version: VersionRef) -> str:
     return str(version.version if isinstance(version, ModelVersion) else version)
+
+
+def _now() -> str:
+    return f"{time.time():.3f}"

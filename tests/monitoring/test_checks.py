@@ -13,6 +13,7 @@ from cml_mlops.config import MonitoringAlertSection, ProjectConfig
 from cml_mlops.features import FeatureSpec
 from cml_mlops.monitoring.alerts import ALERT, BREACH, NO_DATA, OK, alert_state
 from cml_mlops.monitoring.checks import MonitoringResult, run_monitoring
+from cml_mlops.monitoring.outcome import MonitorExit
 from cml_mlops.monitoring.source import NoTraffic
 from tests.monitoring.conftest import Registry
 from tests.monitoring.helpers import START, ServedModel, log_traffic, shifted
@@ -160,6 +161,9 @@ def test_a_version_without_profile_is_monitored_without_drift(
     assert len(result.warnings) == 1 and "backfill-profiles" in result.warnings[0]
     assert next(iter(result.profiles.values())).startswith("missing")
     assert {check.name: check.status for check in result.checks}["data_drift"] == NO_DATA
+    # Not silently skipped: the run says which version lacks its profile, and exits with its own code.
+    assert result.missing_profiles == [f"{served.model_name}:{served.version}"]
+    assert (result.status, result.exit_code) == ("missing_profile", MonitorExit.MISCONFIGURED)
 
 
 def test_no_traffic_at_all_is_a_clear_error(monitor_engine: Engine, monitor_config: ProjectConfig) -> None:

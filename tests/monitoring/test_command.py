@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from cml_mlops.cli import cli
 from cml_mlops.features import FeatureSpec
 from cml_mlops.lake import open_lake
+from cml_mlops.monitoring.outcome import MonitorExit
 from cml_mlops.monitoring.store import migrate
 from cml_mlops.project import load_feature_spec
 from tests.monitoring.conftest import Registry
@@ -157,7 +158,7 @@ def test_a_store_that_does_not_answer_is_named_without_its_password(
     dsn = f"postgresql://monitor:{PASSWORD}@127.0.0.1:{free_port()}/metrics"
     environ = {**store_environ(tmp_path, dsn, registry.folder)}
     result = invoke(baked_project, environ, "monitor", "--no-progress", monkeypatch=monkeypatch)
-    assert result.exit_code == 1
+    assert result.exit_code == MonitorExit.MISCONFIGURED
     assert "does not answer" in result.output and "monitor:***@127.0.0.1" in result.output
     assert PASSWORD not in result.output
     assert not (tmp_path / "reports").exists()
@@ -177,7 +178,7 @@ def test_a_predictions_table_of_another_shape_is_refused_and_left_alone(
         connection.execute(text("CREATE TABLE predictions (id INTEGER PRIMARY KEY, score FLOAT)"))
         connection.execute(text("INSERT INTO predictions VALUES (1, 0.5)"))
     result = invoke(baked_project, environ, "monitor", "--no-progress", monkeypatch=monkeypatch)
-    assert result.exit_code == 1
+    assert result.exit_code == MonitorExit.MISCONFIGURED
     assert "not the prediction log's" in result.output and "no column prediction_id" in result.output
     with engine.connect() as connection:
         assert [c["name"] for c in inspect(connection).get_columns("predictions")] == ["id", "score"]
@@ -192,7 +193,7 @@ def test_no_prediction_log_is_reported_and_not_created(
 ) -> None:
     environ = store_environ(tmp_path, None, registry.folder)
     result = invoke(baked_project, environ, "monitor", "--no-progress", monkeypatch=monkeypatch)
-    assert result.exit_code == 1 and "no prediction log yet" in result.output
+    assert result.exit_code == MonitorExit.NO_DATA and "no prediction log yet" in result.output
     assert not (tmp_path / "monitoring" / "predictions.db").exists()
     assert not (tmp_path / "reports").exists()
 
@@ -207,7 +208,7 @@ def test_an_empty_log_and_a_range_without_traffic_are_clear(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     empty = invoke(baked_project, environ, "monitor", "--no-progress", monkeypatch=monkeypatch)
-    assert empty.exit_code == 1 and "holds no prediction yet" in empty.output
+    assert empty.exit_code == MonitorExit.NO_DATA and "holds no prediction yet" in empty.output
     _log(monitor_engine, registry, bank_frame, bank_spec, drifted=False)
     later = invoke(
         baked_project,
@@ -220,7 +221,8 @@ def test_an_empty_log_and_a_range_without_traffic_are_clear(
         "--no-progress",
         monkeypatch=monkeypatch,
     )
-    assert later.exit_code == 1 and "no prediction logged between 2030-01-01T00:00:00Z" in later.output
+    assert later.exit_code == MonitorExit.NO_DATA
+    assert "no prediction logged between 2030-01-01T00:00:00Z" in later.output
 
 
 @pytest.mark.parametrize(
@@ -240,7 +242,7 @@ def test_bad_options_are_named(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     result = invoke(baked_project, environ, "monitor", "--no-progress", *args, monkeypatch=monkeypatch)
-    assert result.exit_code == 1 and message in result.output
+    assert result.exit_code == MonitorExit.MISCONFIGURED and message in result.output
 
 
 def test_retraining_on_alert_runs_the_lifecycle_and_reports_its_outcome(

@@ -34,3 +34,9 @@ def alert_state(breached: Sequence[bool | None], rule: MonitoringAlertSection) -
     if not recent[-1]:
         return AlertState(OK, hits, len(recent))
     return AlertState(ALERT if hits >= rule.breaches else BREACH, hits, len(recent))
+
+
+def alert_history(breached: Sequence[bool | None], rule: MonitoringAlertSection) -> list[str]:
+    """The status the check had at the end of every window (what a run then would have said), oldest first:
+    the alerts of the whole range, not only the latest window's."""
+    return [alert_state(breached[: index + 1], rule).status for index in range(len(breached))]

@@ -32,10 +32,12 @@ from tqdm import tqdm
 
 from cml_mlops.config import MonitoringSection, ProjectConfig
 from cml_mlops.monitoring import queries
-from cml_mlops.monitoring.alerts import ALERT, AlertState, alert_state
+from cml_mlops.monitoring.alerts import ALERT, AlertState, alert_history, alert_state
 from cml_mlops.monitoring.database import describe_store
 from cml_mlops.monitoring.dialect import StoreDialect
 from cml_mlops.monitoring.drift import FeatureDrift, categorical_drift, numeric_drift
+from cml_mlops.monitoring.events import ModelEvent, model_events
+from cml_mlops.monitoring.outcome import MonitorExit
 from cml_mlops.monitoring.performance import WindowTraffic, calibration_curve, window_traffic
 from cml_mlops.monitoring.profile import NumericReference, ProfileError, ReferenceProfile
 from cml_mlops.monitoring.profile_store import read_profile, tracking_client
@@ -125,10 +127,16 @@ class CheckResult:
     state: AlertState
     low: float | None = None
     high: float | None = None
+    history: list[str] = field(default_factory=list)  # the status at the end of each window, oldest first
 
     @property
     def status(self) -> str:
         return self.state.status
+
+    @property
+    def alerted_windows(self) -> list[int]:
+        """The windows at whose end the check was alerting: its alerts over the whole range."""
+        return [index for index, status in enumerate(self.history) if status == ALERT]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +151,7 @@ class CheckResult:
             "high": self.high,
             "values": self.values,
             "breached": self.breached,
+            "history": self.history,
         }
 
 
@@ -160,10 +169,21 @@ class MonitoringResult:
     alert_rule: tuple[int, int]  # (M, N)
     generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     retraining: dict[str, Any] | None = None
+    events: list[ModelEvent] = field(default_factory=list)  # the model's registry events in the range
 
     @property
     def alerts(self) -> list[CheckResult]:
         return [check for check in self.checks if check.status == ALERT]
+
+    @property
+    def alerted_in_range(self) -> list[CheckResult]:
+        """Every check that alerted at the end of some window of the range, alerting now or not."""
+        return [check for check in self.checks if check.alerted_windows]
+
+    @property
+    def missing_profiles(self) -> list[str]:
+        """Served versions without a reference profile: their drift cannot be checked."""
+        return [model for model, source in self.profiles.items() if source.startswith("missing")]
 
     @property
     def retrain_alerts(self) -> list[CheckResult]:
@@ -171,12 +191,16 @@ class MonitoringResult:
 
     @property
     def status(self) -> str:
-        return ALERT if self.alerts else "ok"
+        if self.alerts:
+            return ALERT
+        return "missing_profile" if self.missing_profiles else "ok"
 
     @property
     def exit_code(self) -> int:
-        """1 when a check alerts (so that a scheduled job fails and notifies), else 0."""
-        return 1 if self.alerts else 0
+        """See `cml_mlops.monitoring.outcome`: an alert, else a missing profile, else ok."""
+        if self.alerts:
+            return MonitorExit.ALERT
+        return MonitorExit.MISCONFIGURED if self.missing_profiles else MonitorExit.OK
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -197,6 +221,9 @@ class MonitoringResult:
             "orphan_labels": self.orphan_labels,
             "warnings": self.warnings,
             "windows": [window.to_dict() for window in self.windows],
+            "alerted_in_range": [check.name for check in self.alerted_in_range],
+            "missing_profiles": self.missing_profiles,
+            "events": [event.to_dict() for event in self.events],
             "retraining": self.retraining,
             "seconds": self.seconds,
         }
@@ -239,7 +266,9 @@ def run_monitoring(
         results = [_window_result(w, t, settings) for w, t in zip(plan.windows(), traffic, strict=True)]
         steps.update()
         steps.set_postfix_str("drift")
-        profiles = _served_profiles(client.result(), traffic, warnings)
+        tracking = client.result()
+        profiles = _served_profiles(tracking, traffic, warnings)
+        events = model_events(tracking, config.tracking.model_name, plan.since, plan.until)
         for model, profile in profiles.items():
             if isinstance(profile, ReferenceProfile):
                 name, version = model.rsplit(":", 1)
@@ -266,6 +295,7 @@ def run_monitoring(
         orphan_labels=orphans,
         seconds=round(time.perf_counter() - started, 3),
         alert_rule=(settings.alert.breaches, settings.alert.windows),
+        events=events,
     )
 
 
@@ -433,4 +463,5 @@ def _run_check(spec: CheckSpec, results: list[WindowResult], settings: Monitorin
         alert_state(breached, settings.alert),
         spec.low,
         spec.high,
+        history=alert_history(breached, settings.alert),
     )

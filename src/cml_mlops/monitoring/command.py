@@ -12,7 +12,9 @@ from cml_mlops.cli_support import StepFailed, pass_config
 from cml_mlops.config import ProjectConfig
 from cml_mlops.errors import CmlMlopsError
 from cml_mlops.monitoring.checks import MonitoringResult, run_monitoring
+from cml_mlops.monitoring.outcome import MonitorExit
 from cml_mlops.monitoring.report import REPORT_FOLDER, to_markdown, write_monitoring_report
+from cml_mlops.monitoring.source import NoTraffic
 from cml_mlops.monitoring.windows import parse_time
 from cml_mlops.reports.files import to_jsonable
 
@@ -93,8 +95,10 @@ def monitor(
     Writes <reports.dir>/monitoring/monitoring.{json,md} (and appends the Markdown to $GITHUB_STEP_SUMMARY when
     set). Reads the store and MLflow only; writes nothing to either.
 
-    Exit codes: 0 no check alerts; 1 a check alerts (breached in M of the last N windows and in the latest),
-    nothing was logged in the range, or the store cannot be read (unreachable, not the prediction log's tables).
+    Exit codes (cml_mlops.monitoring.outcome): 0 ok; 1 a check alerts (breached in M of the last N windows and in
+    the latest); 3 misconfigured: a served version has no reference profile (its drift is not checked; see
+    --backfill-profiles), or the options, config or store are wrong (unreachable, not the prediction log's tables);
+    4 no data yet: no prediction log, or nothing logged in the range.
     """
     try:
         if backfill_profiles:
@@ -105,17 +109,28 @@ def monitor(
         folder = output_dir if output_dir is not None else config.path(config.reports.dir) / REPORT_FOLDER
         _, markdown_path = write_monitoring_report(result, folder)
     except CmlMlopsError as exc:  # also when invoked outside the CLI group, e.g. by tests
-        raise StepFailed(str(exc), exc.exit_code) from None
+        raise StepFailed(str(exc), failure_exit_code(exc)) from None
     markdown = to_markdown(result)
     click.echo(markdown)
     summary = os.environ.get(STEP_SUMMARY_ENV)
     if summary:
         with Path(summary).open("a", encoding="utf-8") as stream:
             stream.write(markdown)
-    if result.exit_code:
+    if result.alerts:
         names = ", ".join(f"{check.name} ({check.rule})" for check in result.alerts)
         raise StepFailed(f"monitoring ALERT: {names} (report: {markdown_path})", result.exit_code)
+    if result.missing_profiles:
+        raise StepFailed(
+            f"no reference profile for {', '.join(result.missing_profiles)}: their drift is not checked; give them "
+            f"one with `cml-mlops monitor --backfill-profiles` (report: {markdown_path})",
+            result.exit_code,
+        )
     click.echo(f"monitoring ok: no check alerts (report: {markdown_path})")
+
+
+def failure_exit_code(exc: CmlMlopsError) -> int:
+    """A monitor that could not run: no data yet (4), or anything else wrong with config, options or store (3)."""
+    return MonitorExit.NO_DATA if isinstance(exc, NoTraffic) else MonitorExit.MISCONFIGURED
 
 
 def _backfill(config: ProjectConfig) -> None:

@@ -8,6 +8,10 @@ scores do. The result therefore differs from the exact AUC by at most half the s
 which is computed too (`roc_auc_error_bound`): with 1000 bins it is ~1e-3 or less on real traffic.
 Calibration: expected calibration error (ECE) over ten equal-width bins, each bin's mean predicted probability
 against its observed positive rate, weighted by its rows.
+Confidence bands (95 %, `<metric>_low` and `<metric>_high`): Wilson score intervals for the rates (accuracy,
+precision, recall), whose counts are known exactly; Hanley and McNeil's (1982) standard error for ROC AUC, from
+the AUC and the numbers of labelled positives and negatives. They say how far a window's value may move by
+chance alone: a window with few labels has a wide band.
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from cml_mlops.monitoring.queries import PROBABILITY_BINS, QUANTILES, UNLABELLED_BIN, TrafficGroup
 
 FLOOR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 CEILING_METRICS = ("brier", "ece")
 CALIBRATION_BINS = 10
+CONFIDENCE = 0.95
+BANDED_METRICS = ("accuracy", "precision", "recall", "roc_auc")
+BAND_NAMES = tuple(f"{name}_{side}" for name in BANDED_METRICS for side in ("low", "high"))
 
 
 @dataclass
@@ -87,7 +95,7 @@ class WindowTraffic:
             figures[f"latency_p{round(level * 100)}_ms"] = value
         labelled = self.labelled >= min_labelled
         metrics = label_metrics(self) if labelled else {}
-        for name in (*FLOOR_METRICS, *CEILING_METRICS, "label_rate", "roc_auc_error_bound"):
+        for name in (*FLOOR_METRICS, *CEILING_METRICS, "label_rate", "roc_auc_error_bound", *BAND_NAMES):
             figures[name] = metrics.get(name)
         return figures
 
@@ -108,7 +116,14 @@ def label_metrics(traffic: WindowTraffic) -> dict[str, float | None]:
     precision = _ratio(tp, tp + fp) or 0.0  # zero_division=0, as cml_mlops.metrics
     recall = _ratio(tp, tp + fn) or 0.0
     auc, bound = binned_roc_auc(traffic.counts[1], traffic.counts[0])
+    bands = {
+        "accuracy": wilson_interval(tp + tn, total),
+        "precision": wilson_interval(tp, tp + fp),
+        "recall": wilson_interval(tp, tp + fn),
+        "roc_auc": hanley_mcneil_interval(auc, tp + fn, fp + tn),
+    }
     return {
+        **{f"{name}_{side}": band[index] for name, band in bands.items() for index, side in enumerate(("low", "high"))},
         "accuracy": _ratio(tp + tn, total),
         "precision": precision,
         "recall": recall,
@@ -135,6 +150,28 @@ def binned_roc_auc(
     same_bin = float(np.sum(positive * negative))
     auc = (float(np.sum(positive * negatives_below)) + 0.5 * same_bin) / pairs
     return auc, 0.5 * same_bin / pairs
+
+
+def wilson_interval(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple[float | None, float | None]:
+    """The Wilson score interval of a proportion (scipy's), (None, None) without trials."""
+    if trials <= 0:
+        return None, None
+    interval = stats.binomtest(int(successes), int(trials)).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def hanley_mcneil_interval(
+    auc: float | None, positives: int, negatives: int, confidence: float = CONFIDENCE
+) -> tuple[float | None, float | None]:
+    """A normal interval around ROC AUC with Hanley and McNeil's standard error, clipped to [0, 1]."""
+    if auc is None or positives <= 0 or negatives <= 0:
+        return None, None
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / (
+        positives * negatives
+    )
+    half = float(stats.norm.ppf(0.5 + confidence / 2)) * float(np.sqrt(max(variance, 0.0)))
+    return max(0.0, auc - half), min(1.0, auc + half)
 
 
 def calibration_curve(counts: np.ndarray, sums: np.ndarray, bins: int = CALIBRATION_BINS) -> list[dict[str, float]]:

@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from cml_mlops.config import ProjectConfig
+from cml_mlops.monitoring.outcome import MonitorExit
 from cml_mlops.monitoring.profile import ProfileError, ReferenceProfile, build_profile
 from cml_mlops.reports.files import dumps_json
 from cml_mlops.tracking import Tag
@@ -31,6 +32,8 @@ PROFILE_ARTIFACT = "monitoring/reference_profile.json"
 
 class ProfileMissing(ProfileError):
     """A served model version has no reference profile (unknown version, or trained before profiles existed)."""
+
+    exit_code = MonitorExit.MISCONFIGURED
 
 
 def log_training_profile(run_id: str, pipeline: Any, rows: TrainingRows, threshold: float) -> ReferenceProfile:

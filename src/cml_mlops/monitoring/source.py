@@ -22,6 +22,7 @@ from cml_mlops.config import ProjectConfig
 from cml_mlops.errors import CmlMlopsError
 from cml_mlops.monitoring.database import describe_store, store_engine, store_url
 from cml_mlops.monitoring.dialect import StoreDialect
+from cml_mlops.monitoring.outcome import MonitorExit
 from cml_mlops.monitoring.schema import predictions
 from cml_mlops.monitoring.store.errors import SchemaMismatch
 from cml_mlops.monitoring.store.failures import translated
@@ -37,6 +38,8 @@ T = TypeVar("T")
 
 class NoTraffic(CmlMlopsError):
     """There is nothing to monitor: no prediction log, or no prediction in the chosen time range."""
+
+    exit_code = MonitorExit.NO_DATA
 
 
 @dataclass
