@@ -281,7 +281,9 @@ class MonitoringSection(Section):
 
     schedule: str = "0 6 * * *"
     dsn: SecretStr | None = Field(default=None, json_schema_extra={"env": "CML_MLOPS_MONITORING_DSN"})
-    window: str = Field(default="1d", description="window length: a number and s, m, h, d or w (30m, 6h, 1d)")
+    window: str = Field(
+        default="1d", description="window length: a number and s, m, h, d or w (30m, 6h, 1d), or auto (from the data)"
+    )
     windows: int = Field(default=30, ge=1, le=1000, description="windows to compute, ending at the latest prediction")
     floors: dict[str, float] = Field(
         default_factory=lambda: {"roc_auc": 0.7}, description="label metrics that must stay at or above"
@@ -298,8 +300,10 @@ class MonitoringSection(Section):
     @field_validator("window")
     @classmethod
     def _duration(cls, value: str) -> str:
-        from cml_mlops.monitoring.windows import parse_duration
+        from cml_mlops.monitoring.windows import AUTO, parse_duration
 
+        if value == AUTO:
+            return value
         try:
             parse_duration(value)
         except ConfigError as exc:  # as a ValueError, so that the message names the key

@@ -94,6 +94,12 @@ def test_the_dashboard_renders_offline_without_console_errors(dashboard: Path, t
     assert len(images) >= 10 and all(image["ok"] for image in images), images
     alts = {image["alt"] for image in images}
     assert {"feature drift heatmap", "volume", "latency", "prediction_drift over time", "calibration"} <= alts
-    for heading in ("Checks", "Metrics over time", "Drift per feature", "Volume, latency and models served", "Alerts"):
+    for heading in (
+        "Alert history and events",
+        "Checks",
+        "Metrics over time",
+        "Drift per feature",
+        "Volume, latency and models served",
+    ):
         assert heading in headings
     assert any("ALERT prediction_drift" in item for item in warning_items)

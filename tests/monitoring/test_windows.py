@@ -15,7 +15,16 @@ from cml_mlops.errors import ConfigError
 from cml_mlops.monitoring import queries
 from cml_mlops.monitoring.dialect import StoreDialect
 from cml_mlops.monitoring.schema import labels, predictions
-from cml_mlops.monitoring.windows import WindowPlan, iso, parse_duration, parse_time
+from cml_mlops.monitoring.windows import (
+    MAX_WINDOWS,
+    NICE_LENGTHS,
+    TARGET_WINDOWS,
+    WindowPlan,
+    choose_windows,
+    iso,
+    parse_duration,
+    parse_time,
+)
 from tests.monitoring.helpers import START, write_rows
 
 
@@ -117,3 +126,29 @@ def test_windowing_loses_and_duplicates_no_row(
     assert sum(per_window) == sum(plan.since < moment <= plan.until for moment in times)
     assert per_window == expected
     assert math.isclose(plan.window(count - 1).end, until)
+
+
+@given(span=st.floats(min_value=0, max_value=20 * 365 * 86_400.0, allow_nan=False))
+def test_chosen_windows_cover_the_span_in_few_readable_windows(span: float) -> None:
+    length, count = choose_windows(span)
+    assert length in NICE_LENGTHS and 1 <= count <= MAX_WINDOWS
+    # Right-closed windows: they reach past the span's start, so its first row is in them.
+    assert count * length > span
+    if length != NICE_LENGTHS[-1]:
+        assert count <= TARGET_WINDOWS
+    # The shortest length that does so: a shorter one would need more windows than the target.
+    shorter = [size for size in NICE_LENGTHS if size < length]
+    if shorter:
+        assert span >= shorter[-1] * TARGET_WINDOWS
+    # And the plan of that many windows, ending at the newest row, holds the oldest one.
+    plan = WindowPlan.ending_at(1_760_000_000.0, length, count)
+    assert plan.index_of(1_760_000_000.0 - span) is not None
+
+
+def test_a_day_of_traffic_is_not_put_into_one_of_thirty_daily_windows() -> None:
+    assert choose_windows(86_400.0 - 1) == (1800.0, 48)
+    assert choose_windows(86_400.0) == (3600.0, 25)
+    assert choose_windows(7 * 86_400.0)[0] == 6 * 3600.0
+    assert choose_windows(0.0) == (NICE_LENGTHS[0], 1)
+    with pytest.raises(ConfigError, match="non-negative"):
+        choose_windows(-1.0)

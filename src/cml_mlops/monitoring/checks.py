@@ -42,7 +42,7 @@ from cml_mlops.monitoring.performance import WindowTraffic, calibration_curve, w
 from cml_mlops.monitoring.profile import NumericReference, ProfileError, ReferenceProfile
 from cml_mlops.monitoring.profile_store import read_profile, tracking_client
 from cml_mlops.monitoring.source import NoTraffic, read_store
-from cml_mlops.monitoring.windows import Window, WindowPlan, iso, parse_duration
+from cml_mlops.monitoring.windows import AUTO, Window, WindowPlan, choose_windows, iso, parse_duration
 
 RETRAIN_CATEGORIES = ("performance", "prediction", "drift")
 
@@ -239,10 +239,14 @@ def run_monitoring(
     progress: bool = True,
 ) -> MonitoringResult:
     """Monitor the log: `windows` windows of `window` (defaults from the config) ending at `until` (default: the
-    latest prediction), or reaching back to `since`. NoTraffic when nothing was logged in that range."""
+    latest prediction), or reaching back to `since`. NoTraffic when nothing was logged in that range.
+
+    `window="auto"` chooses the length (and, without `windows`, the count) from the span of the logged data, or of
+    `since` .. `until` (`cml_mlops.monitoring.windows.choose_windows`)."""
     started = time.perf_counter()
     settings = config.monitoring
-    length = parse_duration(window or settings.window)
+    chosen = window or settings.window
+    length = None if chosen == AUTO else parse_duration(chosen)
     warnings: list[str] = []
     steps = tqdm(total=4, desc="monitoring", unit="step", file=sys.stderr, disable=not progress, leave=False)
     with steps, read_store(config) as store, ThreadPoolExecutor(max_workers=1) as background:
@@ -255,8 +259,13 @@ def run_monitoring(
             raise NoTraffic(
                 f"the monitoring store {describe_store(config)} holds no prediction yet: nothing to monitor"
             )
+        end = until if until is not None else latest or 0.0
         count = None if since is not None else (windows or settings.windows)
-        plan = WindowPlan.ending_at(until if until is not None else latest or 0.0, length, count, since)
+        if length is None:  # `auto`: from the span of the data (or of --since .. --until)
+            start = since if since is not None else queries.earliest_prediction_time(connection)
+            length, fitting = choose_windows(max(0.0, end - (start if start is not None else end)))
+            count = None if since is not None else (windows or fitting)
+        plan = WindowPlan.ending_at(end, length, count, since)
         latencies = store.aside(partial(queries.latency_percentiles, dialect=dialect, plan=plan))
         traffic = _traffic(config, connection, dialect, plan)
         steps.update()
@@ -376,8 +385,14 @@ def check_specs(settings: MonitoringSection) -> list[CheckSpec]:
     if (low, high) != (0.0, 1.0):
         rule = f"{low:g} <= positive_rate <= {high:g}"
         specs.append(CheckSpec("positive_rate", "prediction", rule, _figure("positive_rate", low, high), low, high))
-    specs.append(
-        CheckSpec("prediction_drift", "prediction", f"prediction not drifted ({_rule(settings)})", _prediction_drift)
+    specs.append(  # its value is the worst PSI; the line drawn is the PSI cut-off of the drift rule
+        CheckSpec(
+            "prediction_drift",
+            "prediction",
+            f"prediction not drifted ({_rule(settings)})",
+            _prediction_drift,
+            high=settings.drift.psi_alert if settings.drift.rule != "test" else None,
+        )
     )
     share = settings.drift.dataset_drift_share
     specs.append(

@@ -25,7 +25,11 @@ def range_options(command: Any) -> Any:
     """--window, --windows, --since, --until: shared by `monitor` and `report`."""
     for option in reversed(
         [
-            click.option("--window", default=None, help="Window length: 30m, 6h, 1d, 1w (default: monitoring.window)."),
+            click.option(
+                "--window",
+                default=None,
+                help="Window length: 30m, 6h, 1d, 1w, or auto (from the data's span) (default: monitoring.window).",
+            ),
             click.option(
                 "--windows",
                 type=click.IntRange(1, 1000),

@@ -15,9 +15,10 @@ Everything here works on counts per bin (the SQL aggregations' output), never on
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special, stats
@@ -87,6 +88,10 @@ class FeatureDrift:
     p_value: float
     status: str  # ok | watch | alert (by PSI) | insufficient
     drifted: bool
+    # The PSI's bins, and the reference's and the window's share of rows in each: what a plot compares.
+    bins: tuple[str, ...] = ()
+    reference_shares: tuple[float, ...] = ()
+    current_shares: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -100,6 +105,11 @@ class FeatureDrift:
             "p_value": self.p_value,
             "status": self.status,
             "drifted": self.drifted,
+            "distribution": {
+                "bins": list(self.bins),
+                "reference": list(self.reference_shares),
+                "current": list(self.current_shares),
+            },
         }
 
 
@@ -111,15 +121,15 @@ def numeric_drift(
     groups = reference.psi_groups()
     bins = len(reference.psi_edges) + 1
     reference_fine = np.asarray(reference.counts, dtype=float)
-    psi = population_stability_index(
-        np.append(np.bincount(groups, weights=reference_fine, minlength=bins), reference.missing),
-        np.append(np.bincount(groups, weights=fine, minlength=bins), missing),
-    )
+    expected = np.append(np.bincount(groups, weights=reference_fine, minlength=bins), reference.missing)
+    current = np.append(np.bincount(groups, weights=fine, minlength=bins), missing)
+    psi = population_stability_index(expected, current)
     statistic = ks_statistic(reference_fine, fine)
     p_value = ks_p_value(statistic, int(reference_fine.sum()), int(fine.sum()))
-    return _judged(
+    judged = _judged(
         reference.name, "numeric", int(fine.sum()) + missing, missing, psi, "ks", statistic, p_value, settings
     )
+    return _with_distribution(judged, [*numeric_bin_labels(reference.psi_edges), MISSING], expected, current)
 
 
 def categorical_drift(
@@ -135,7 +145,27 @@ def categorical_drift(
     psi = population_stability_index(expected, current)
     statistic, p_value = chi_square(expected, current)
     rows = int(current.sum())
-    return _judged(reference.name, "categorical", rows, missing, psi, "chi2", statistic, p_value, settings)
+    judged = _judged(reference.name, "categorical", rows, missing, psi, "chi2", statistic, p_value, settings)
+    return _with_distribution(judged, [*reference.categories, OTHER, MISSING], expected, current)
+
+
+def numeric_bin_labels(edges: list[float]) -> list[str]:
+    """The PSI bins of a numeric feature as text: `< e0`, `[e0, e1)`, ..., `>= e_last`."""
+    if not edges:
+        return ["all"]
+    inner = [f"[{low:.4g}, {high:.4g})" for low, high in itertools.pairwise(edges)]
+    return [f"< {edges[0]:.4g}", *inner, f">= {edges[-1]:.4g}"]
+
+
+def _with_distribution(
+    drift: FeatureDrift, bins: list[str], reference: np.ndarray, current: np.ndarray
+) -> FeatureDrift:
+    return replace(drift, bins=tuple(bins), reference_shares=_shares(reference), current_shares=_shares(current))
+
+
+def _shares(counts: np.ndarray) -> tuple[float, ...]:
+    total = float(np.sum(counts))
+    return tuple(float(count) / total if total > 0 else 0.0 for count in counts)
 
 
 def _judged(

@@ -1,6 +1,9 @@
 """Matplotlib figures of a monitoring result (drawn from its numbers only), in the EDA report's style.
 
-Windows are on the x axis, labelled by their end time; limits are dashed lines, breached windows red points.
+Windows are on the x axis, labelled by their end time; every axis is labelled with its unit. Limits are dashed
+lines named in the legend, breached windows red points, windows in which the check was alerting a red band, and
+the model's events (trainings, gate verdicts, deploys, alias moves) vertical lines at their time. Label metrics
+carry their 95 % confidence band and, on a second axis, the labelled predictions per window.
 """
 
 from __future__ import annotations
@@ -17,8 +20,28 @@ from matplotlib.figure import Figure
 from cml_mlops.config import MonitoringDriftSection
 from cml_mlops.eda.plots import BAR_COLOR, RATE_COLOR, REFERENCE_COLOR, _plain, _short
 from cml_mlops.monitoring.checks import CheckResult, WindowResult
+from cml_mlops.monitoring.drift import FeatureDrift
+from cml_mlops.monitoring.events import ModelEvent
+from cml_mlops.monitoring.performance import BANDED_METRICS, CEILING_METRICS, FLOOR_METRICS
 
 BREACH_COLOR = "#c44e52"
+ALERT_SHADE = "#f4b6b6"
+COUNT_COLOR = "#bbbbbb"
+EVENT_COLORS = {
+    "trained": "#8172b3",
+    "retrained": "#8172b3",
+    "gate": "#937860",
+    "deploy": "#55a868",
+    "alias": "#da8bc3",
+}
+# The y axis of each check, with its unit (checks not named here are label metrics, or named by `check_unit`).
+CHECK_UNITS = {
+    "positive_rate": "predicted positive rate (share, 0-1)",
+    "prediction_drift": "PSI of the predicted probability",
+    "data_drift": "share of features drifted (0-1)",
+    "latency_p95_ms": "latency p95 (ms)",
+    "requests": "requests per window",
+}
 SERIES_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974")
 LABEL_METRICS = ("roc_auc", "f1", "precision", "recall", "accuracy")
 
@@ -50,23 +73,103 @@ def _values(values: Sequence[float | None]) -> np.ndarray:
     return np.array([np.nan if value is None else value for value in values], dtype=float)
 
 
-def check_figure(check: CheckResult, windows: Sequence[WindowResult]) -> Figure:
-    """One check over time: its value per window, its limits, and the windows that breached."""
-    figure, axes = _figure(5.2, 2.7)
+def check_unit(name: str) -> str:
+    """The y-axis label of a check: what it measures and in which unit."""
+    if name in CHECK_UNITS:
+        return CHECK_UNITS[name]
+    if name in (*FLOOR_METRICS, *CEILING_METRICS):
+        return f"{name.replace('_', ' ')} (0-1)"
+    return name
+
+
+def event_position(at: float, windows: Sequence[WindowResult]) -> float | None:
+    """Where a time falls on the windows' axis (window i spans i - 0.5 to i + 0.5), None outside the range."""
+    if not windows:
+        return None
+    first, last = windows[0].window, windows[-1].window
+    length = last.end - last.start
+    if not first.start < at <= last.end or length <= 0:
+        return None
+    return len(windows) - 0.5 + (at - last.end) / length
+
+
+def draw_events(axes: Axes, events: Sequence[ModelEvent], windows: Sequence[WindowResult]) -> None:
+    """A vertical line per event, one legend entry per kind; the texts of events at one place stacked at the top."""
+    shown: set[str] = set()
+    texts: dict[float, list[tuple[str, str]]] = {}
+    for event in events:
+        position = event_position(event.at, windows)
+        if position is None:
+            continue
+        color = EVENT_COLORS.get(event.kind, REFERENCE_COLOR)
+        axes.axvline(position, color=color, linestyle="-.", linewidth=1,
+                     label=None if event.kind in shown else event.kind)  # fmt: skip
+        shown.add(event.kind)
+        texts.setdefault(round(position, 1), []).append((event.text, color))
+    for position, lines in texts.items():
+        for row, (text, color) in enumerate(lines):
+            axes.text(position, 0.98 - 0.075 * row, f" {text}", transform=axes.get_xaxis_transform(), fontsize=6,
+                      color=color, va="top", ha="left", clip_on=True)  # fmt: skip
+
+
+def shade_alerts(axes: Axes, check: CheckResult) -> None:
+    """A red band over each window at whose end the check was alerting."""
+    for number, index in enumerate(check.alerted_windows):
+        axes.axvspan(index - 0.5, index + 0.5, color=ALERT_SHADE, alpha=0.5, linewidth=0,
+                     label="alerting" if number == 0 else None)  # fmt: skip
+
+
+def check_figure(check: CheckResult, windows: Sequence[WindowResult], events: Sequence[ModelEvent] = ()) -> Figure:
+    """One check over time: its value per window, its limits, breaches, alerts and the model's events; for a
+    label metric also its confidence band and the labelled predictions per window."""
+    figure, axes = _figure(6.4, 3.0)
     values = _values(check.values)
     positions = np.arange(len(values))
-    axes.plot(positions, values, "o-", color=BAR_COLOR, markersize=3, linewidth=1.2)
+    shade_alerts(axes, check)
+    if check.name in BANDED_METRICS:
+        low = _values([w.figures.get(f"{check.name}_low") for w in windows])
+        high = _values([w.figures.get(f"{check.name}_high") for w in windows])
+        axes.fill_between(positions, low, high, color=BAR_COLOR, alpha=0.18, linewidth=0, label="95% interval")
+    axes.plot(positions, values, "o-", color=BAR_COLOR, markersize=3, linewidth=1.2, label=check.name)
     breached = np.array([flag is True for flag in check.breached])
     if breached.any():
         axes.plot(positions[breached], values[breached], "o", color=BREACH_COLOR, markersize=6, label="breached")
-        axes.legend(loc="best", fontsize=7, frameon=False)
-    for limit in (check.low, check.high):
+    for limit, word in ((check.low, "floor"), (check.high, "limit")):
         if limit is not None:
-            axes.axhline(limit, color=BREACH_COLOR, linestyle="--", linewidth=1)
+            axes.axhline(limit, color=BREACH_COLOR, linestyle="--", linewidth=1, label=f"{word} {limit:g}")
+    draw_events(axes, events, windows)
     if np.isnan(values).all():
         axes.text(0.5, 0.5, "no data in any window", ha="center", va="center", transform=axes.transAxes)
+    axes.set_ylabel(check_unit(check.name), fontsize=8)
+    if check.category == "performance":
+        counts = axes.twinx()
+        counts.bar(positions, [w.figures.get("labelled") or 0 for w in windows], color=COUNT_COLOR, alpha=0.35,
+                   width=0.6, zorder=0)  # fmt: skip
+        counts.set_ylabel("labelled predictions per window", fontsize=8, color="#777777")
+        counts.tick_params(axis="y", labelsize=7, colors="#777777")
+        axes.set_zorder(counts.get_zorder() + 1)
+        axes.patch.set_visible(False)  # the bars behind, the line in front
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02 if check.category != "performance" else 1.12, 1.0),
+                fontsize=7, frameon=False)  # fmt: skip
     axes.set_title(_plain(f"{check.name}: {check.rule} ({check.status.replace('_', ' ')})"), fontsize=9)
     _x_axis(axes, windows)
+    return figure
+
+
+def distribution_figure(item: FeatureDrift) -> Figure | None:
+    """A drifted feature: the share of rows per PSI bin in the reference (training) and in the window."""
+    if not item.bins:
+        return None
+    figure, axes = _figure(5.2, 0.9 + 0.2 * len(item.bins))
+    positions = np.arange(len(item.bins))
+    axes.barh(positions - 0.2, item.reference_shares, height=0.4, color=REFERENCE_COLOR, label="reference")
+    axes.barh(positions + 0.2, item.current_shares, height=0.4, color=BREACH_COLOR, label="this window")
+    axes.set_yticks(positions, [_short(label, 24) for label in item.bins], fontsize=7)
+    axes.invert_yaxis()
+    axes.set_xlabel("share of rows (0-1)", fontsize=8)
+    axes.set_ylabel(f"{_short(item.name, 24)} ({'bin' if item.kind == 'numeric' else 'category'})", fontsize=8)
+    axes.legend(loc="best", fontsize=7, frameon=True, framealpha=0.8)
+    axes.set_title(_plain(f"{item.name}: PSI {item.psi:.3f} ({item.test} p = {item.p_value:.2g})"), fontsize=9)
     return figure
 
 
@@ -85,6 +188,7 @@ def label_metrics_figure(windows: Sequence[WindowResult]) -> Figure:
             label=name,
         )
     axes.set_ylim(0, 1.02)
+    axes.set_ylabel("metric value (0-1)", fontsize=8)
     axes.legend(loc="lower left", fontsize=7, frameon=False, ncols=3)
     axes.set_title("Label metrics (windows with enough labels)", fontsize=9)
     _x_axis(axes, windows)
@@ -106,6 +210,8 @@ def psi_heatmap(windows: Sequence[WindowResult], drift: MonitoringDriftSection) 
     image = axes.imshow(np.ma.masked_invalid(matrix), aspect="auto", cmap=colors, norm=BoundaryNorm(bounds, 3))
     colorbar = figure.colorbar(image, ax=axes, shrink=0.8, ticks=bounds[:3])
     colorbar.ax.set_yticklabels(["0", f"watch {drift.psi_watch:g}", f"alert {drift.psi_alert:g}"], fontsize=7)
+    colorbar.set_label("PSI", fontsize=8)
+    axes.set_ylabel("feature", fontsize=8)
     axes.set_yticks(range(len(names)), [_short(name) for name in names], fontsize=7)
     if len(windows) <= 12:
         for (row, column), value in np.ndenumerate(matrix):
@@ -130,7 +236,8 @@ def latest_drift_figure(window: WindowResult, drift: MonitoringDriftSection) -> 
     axes.axvline(drift.psi_alert, color=BREACH_COLOR, linestyle="--", linewidth=1, label=f"alert {drift.psi_alert:g}")
     axes.legend(loc="lower right", fontsize=7, frameon=False)
     axes.tick_params(axis="y", labelsize=7)
-    axes.set_xlabel("PSI")
+    axes.set_xlabel("PSI (population stability index)", fontsize=8)
+    axes.set_ylabel("feature", fontsize=8)
     axes.set_title("Drift in the latest window with traffic (red: drifted)", fontsize=9)
     return figure
 
@@ -148,7 +255,7 @@ def volume_figure(windows: Sequence[WindowResult]) -> Figure:
     if models:
         axes.set_ylim(0, max(float(bottom.max()), 1.0) * (1.25 + 0.12 * len(models)))  # room for the legend
         axes.legend(loc="upper left", fontsize=7, frameon=False, ncols=2, title="model:version", title_fontsize=7)
-    axes.set_ylabel("requests")
+    axes.set_ylabel("requests per window", fontsize=8)
     axes.set_title("Volume and the models served", fontsize=9)
     _x_axis(axes, windows)
     return figure
@@ -164,7 +271,7 @@ def latency_figure(windows: Sequence[WindowResult], limit: float | None) -> Figu
     if limit is not None:
         axes.axhline(limit, color=BREACH_COLOR, linestyle="--", linewidth=1, label=f"p95 limit {limit:g} ms")
     axes.legend(loc="upper left", fontsize=7, frameon=False)
-    axes.set_ylabel("ms")
+    axes.set_ylabel("latency (ms)", fontsize=8)
     axes.set_title("Latency", fontsize=9)
     _x_axis(axes, windows)
     return figure

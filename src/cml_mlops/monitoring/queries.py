@@ -83,6 +83,12 @@ def latest_prediction_time(connection: Connection) -> float | None:
     return None if value is None else float(value)
 
 
+def earliest_prediction_time(connection: Connection) -> float | None:
+    """Time of the oldest logged prediction (index-only on `requested_at`); None for an empty log."""
+    value = connection.execute(select(func.min(predictions.c.requested_at))).scalar()
+    return None if value is None else float(value)
+
+
 def traffic(connection: Connection, dialect: StoreDialect, plan: WindowPlan) -> list[TrafficGroup]:
     """Per window, version, label and probability bin: rows, positive predictions, probability sums, latency."""
     probability = predictions.c.probability

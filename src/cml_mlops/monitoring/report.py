@@ -5,12 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from cml_mlops.monitoring.checks import CheckResult, MonitoringResult, WindowResult
+from cml_mlops.monitoring.story import (
+    alert_history_records,
+    drift_records,
+    event_records,
+    retraining_records,
+    status_line,
+)
 from cml_mlops.monitoring.windows import duration_text, iso
 from cml_mlops.reports.files import dumps_json, write_files_atomic
-from cml_mlops.reports.html import format_cell
+from cml_mlops.reports.html import Table, format_cell
 
 REPORT_FOLDER = "monitoring"
-STATUS_WORDS = {"alert": "ALERT", "breach": "breach", "ok": "ok", "no_data": "no data"}
+STATUS_WORDS = {
+    "alert": "ALERT",
+    "breach": "breach",
+    "ok": "ok",
+    "no_data": "no data",
+    "missing_profile": "missing reference profile",
+}
 LATEST_FIGURES = (
     "requests",
     "positive_rate",
@@ -43,7 +56,8 @@ def to_markdown(result: MonitoringResult) -> str:
         f"# Monitoring: {result.project}",
         "",
         f"**Status: {STATUS_WORDS.get(result.status, result.status)}** (exit code {result.exit_code}): "
-        + (", ".join(f"`{check.name}`" for check in result.alerts) + " alerting" if result.alerts else "no alert"),
+        + (", ".join(f"`{check.name}`" for check in result.alerts) + " alerting" if result.alerts else "no alert")
+        + f". {status_line(result)}.",
         "",
         f"{plan.count} windows of {duration_text(plan.length)} from {iso(plan.since)} to {iso(plan.until)}; "
         f"store `{result.store}`; generated {result.generated_at} in {result.seconds:.1f} s.",
@@ -56,14 +70,27 @@ def to_markdown(result: MonitoringResult) -> str:
         "|---|---|---|---|---|---|",
         *(_check_row(check) for check in result.checks),
     ]
+    lines += ["", "## Alert history", ""]
+    history = alert_history_records(result)
+    lines += Table.from_records(history).to_markdown() if history else ["No check alerted in the range."]
+    lines += ["", "## Model events", ""]
+    events = event_records(result)
+    lines += Table.from_records(events).to_markdown() if events else ["No training, gate, deploy or alias move."]
     latest = result.windows[-1]
     lines += ["", f"## Latest window ({iso(latest.window.start)} to {iso(latest.window.end)})", ""]
     lines += _latest(latest)
     lines += _drift(latest)
+    if result.missing_profiles:
+        lines += ["", "## Missing reference profiles", ""]
+        lines += [f"- `{model}`: its drift is not checked (`cml-mlops monitor --backfill-profiles`)"
+                  for model in result.missing_profiles]  # fmt: skip
     if result.warnings:
         lines += ["", "## Warnings", "", *(f"- {warning}" for warning in result.warnings)]
     if result.retraining is not None:
-        lines += ["", "## Retraining", "", f"```\n{dumps_json(result.retraining).strip()}\n```"]
+        summary, steps = retraining_records(result.retraining)
+        lines += ["", "## Retraining", "", *Table.from_records(summary).to_markdown()]
+        if steps:
+            lines += ["", *Table.from_records(steps).to_markdown()]
     return "\n".join(lines) + "\n"
 
 
@@ -92,18 +119,5 @@ def _latest(latest: WindowResult) -> list[str]:
 def _drift(latest: WindowResult) -> list[str]:
     if not latest.drift:
         return []
-    lines = [
-        "",
-        "### Drift against the reference profile",
-        "",
-        "| model | feature | PSI | test | statistic | p-value | status | drifted |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for version in latest.drift:
-        for item in [version.prediction, *version.features]:
-            lines.append(
-                f"| {version.model} | {item.name} | {format_cell(item.psi)} | {item.test} | "
-                f"{format_cell(item.statistic)} | {format_cell(item.p_value)} | {item.status} | "
-                f"{'yes' if item.drifted else 'no'} |"
-            )
-    return lines
+    lines = ["", "### Drift against the reference profile (highest PSI first)", ""]
+    return lines + Table.from_records(drift_records(latest)).to_markdown()

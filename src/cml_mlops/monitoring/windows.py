@@ -114,3 +114,25 @@ class WindowPlan:
     def clamp(self, index: int) -> int:
         """An index from SQL, kept inside the plan: float rounding at the oldest boundary may give -1."""
         return min(max(int(index), 0), self.count - 1)
+
+
+AUTO = "auto"  # a window length chosen from the data's span (`choose_windows`)
+# Window lengths people read easily, shortest first; `choose_windows` takes the shortest that fits.
+NICE_LENGTHS = (300.0, 900.0, 1800.0, 3600.0, 3 * 3600.0, 6 * 3600.0, 12 * 3600.0, 86_400.0, 604_800.0, 2_419_200.0)
+TARGET_WINDOWS = 48  # enough points for a trend, few enough to read their labels
+
+
+def choose_windows(span_seconds: float, target: int = TARGET_WINDOWS) -> tuple[float, int]:
+    """The window length and count for data spanning `span_seconds`: the shortest nice length (5m ... 4w) that
+    covers the span in at most `target` windows (the longest when none does), and the windows that takes. The
+    windows reach past the span's start (they are right-closed, `(start, end]`), so the first row is in them.
+
+    A day of traffic gets 30-minute or hourly windows, a week 6-hour ones, a quarter weekly ones: never a day in
+    1 of 30 daily windows.
+    """
+    if not math.isfinite(span_seconds) or span_seconds < 0:
+        raise ConfigError(f"the data's span must be a non-negative number of seconds, got {span_seconds}")
+    if target < 1:
+        raise ConfigError(f"at least one window is needed, got {target}")
+    length = next((size for size in NICE_LENGTHS if span_seconds < size * target), NICE_LENGTHS[-1])
+    return length, min(math.floor(span_seconds / length) + 1, MAX_WINDOWS)

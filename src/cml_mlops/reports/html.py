@@ -65,6 +65,15 @@ class Table:
     def formatted_rows(self) -> list[list[str]]:
         return [[format_cell(value, self.digits) for value in row] for row in self.rows]
 
+    def to_markdown(self) -> list[str]:
+        """The table as GitHub Markdown lines (cells' `|` escaped, line breaks flattened)."""
+
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|").replace("\n", " ")
+
+        lines = ["| " + " | ".join(cell(name) for name in self.columns) + " |", "|" + "---|" * len(self.columns)]
+        return lines + ["| " + " | ".join(cell(value) for value in row) + " |" for row in self.formatted_rows()]
+
 
 @dataclass(frozen=True)
 class FigureImage:
