@@ -152,7 +152,11 @@ def alert(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def dispatch_retrain(session: nox.Session) -> None:
-    """Start the retrain workflow on GitHub (what the monitor workflow does on a failed check)."""
+    """Start the retrain workflow on GitHub when monitoring alerted (not for a missing profile or no data)."""
+    report = REPORTS / "monitoring" / "monitoring.json"
+    status = json.loads(report.read_text(encoding="utf-8"))["status"] if report.is_file() else "no report"
+    if status != "alert":
+        session.skip(f"monitoring status {status!r}: retraining is for alerts only")
     session.run("gh", "workflow", "run", "retrain.yml", external=True)
 
 

@@ -15,6 +15,7 @@ from cml_mlops.cli import cli
 from cml_mlops.cml.amp import load_amp_file
 from cml_mlops.cml.jobs import load_jobs_file
 from cml_mlops.cml.steps import StepFailed, run_steps, step_command
+from cml_mlops.monitoring.job import MONITOR_STEP, REPORT_STEP
 
 
 def sample_csv(bank_zip: Path, target: Path) -> Path:
@@ -99,7 +100,10 @@ def project_scripts(project: Path) -> list[Path]:
 def test_every_job_and_session_script_runs_cml_mlops_commands_that_exist(baked_project: Path) -> None:
     scripts = project_scripts(baked_project)
     assert {path.name for path in scripts} >= {"newbatch.py", "retrain.py", "redeploy.py", "monitor.py"}
-    steps = {path.name: script_steps(path) for path in scripts if path.name != "install.py"}
+    # The monitor job runs its two steps itself, to keep monitor's exit code (cml_mlops.monitoring.job).
+    steps = {path.name: script_steps(path) for path in scripts if path.name not in ("install.py", "monitor.py")}
+    steps["monitor.py"] = [list(MONITOR_STEP), list(REPORT_STEP)]
+    assert "run_monitor_job()" in (baked_project / "cml" / "scripts" / "monitor.py").read_text(encoding="utf-8")
     assert steps["redeploy.py"] == [["deploy", "--target", "cml"]]
     for name, script in steps.items():
         for step in script:

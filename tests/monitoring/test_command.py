@@ -95,6 +95,30 @@ def test_an_alert_fails_the_job_and_the_reports_say_why(
     assert summary.read_text() == "earlier step\n" + markdown
 
 
+@pytest.mark.parametrize("monitor_store_url", ["sqlite"], indirect=True)
+def test_a_served_version_without_profile_is_an_error_with_its_own_exit_code(
+    baked_project: Path,
+    environ: dict[str, str],
+    monitor_engine: Engine,
+    registry: Registry,
+    bank_frame: pd.DataFrame,
+    bank_spec: FeatureSpec,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    times = START - np.linspace(0, HOUR - 1, 300)
+    log_traffic(monitor_engine, registry.bare, bank_frame.head(300), times, target=bank_spec.target,
+                positive_label=bank_spec.positive_label)  # fmt: skip
+    result = invoke(
+        baked_project, environ, "monitor", "--window", "1h", "--windows", "1", "--no-progress", monkeypatch=monkeypatch
+    )
+    assert result.exit_code == MonitorExit.MISCONFIGURED, result.output
+    model = f"{registry.bare.model_name}:{registry.bare.version}"
+    assert f"no reference profile for {model}" in result.output and "--backfill-profiles" in result.output
+    report = json.loads((tmp_path / "reports" / "monitoring" / "monitoring.json").read_text())
+    assert (report["status"], report["exit_code"], report["missing_profiles"]) == ("missing_profile", 3, [model])
+
+
 def test_healthy_traffic_passes(
     baked_project: Path,
     environ: dict[str, str],

@@ -163,7 +163,7 @@ def test_the_noxfile_reads_reports_where_the_config_writes_them(baked_project: P
     assert uploads(baked_project / ".github/workflows/ci.yml") == [str(noxfile.SUMMARY.relative_to(baked_project))]
     monitor = steps(baked_project / ".github/workflows/monitor.yml")
     downloads = [s.raw["with"]["path"] for s in monitor if s.uses and "download-artifact" in s.uses]
-    assert downloads == [str(monitoring)]  # where the alert session reads the report
+    assert downloads == [str(monitoring)] * 2  # where the alert and dispatch_retrain sessions read the report
 
 
 def test_the_readme_documents_every_secret_variable_and_session(
