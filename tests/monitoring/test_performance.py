@@ -15,7 +15,14 @@ from sqlalchemy import Engine, delete
 from cml_mlops.metrics import compute_metrics
 from cml_mlops.monitoring import queries
 from cml_mlops.monitoring.dialect import StoreDialect
-from cml_mlops.monitoring.performance import binned_roc_auc, calibration_curve, label_metrics, window_traffic
+from cml_mlops.monitoring.performance import (
+    binned_roc_auc,
+    calibration_curve,
+    hanley_mcneil_interval,
+    label_metrics,
+    wilson_interval,
+    window_traffic,
+)
 from cml_mlops.monitoring.schema import labels, predictions
 from cml_mlops.monitoring.windows import WindowPlan
 from tests.monitoring.helpers import START, write_rows
@@ -108,3 +115,33 @@ def test_calibration_matches_scikit_learn() -> None:
     observed, predicted = sklearn_calibration(truth, probability, n_bins=10, strategy="uniform")
     assert [point["observed"] for point in curve] == pytest.approx(observed)
     assert [point["predicted"] for point in curve] == pytest.approx(predicted)
+
+
+@given(trials=st.integers(1, 5000), data=st.data())
+def test_wilson_intervals_hold_the_rate_and_match_the_closed_form(trials: int, data: st.DataObject) -> None:
+    successes = data.draw(st.integers(0, trials))
+    low, high = wilson_interval(successes, trials)
+    assert low is not None and high is not None
+    rate, z = successes / trials, 1.959963984540054
+    centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * np.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    assert (low, high) == pytest.approx((centre - half, centre + half), abs=1e-9)
+    assert 0.0 <= low <= rate <= high <= 1.0
+    assert wilson_interval(0, 0) == (None, None)
+
+
+def test_the_hanley_mcneil_band_of_roc_auc_is_close_to_a_bootstrap_and_narrows_with_labels() -> None:
+    rng = np.random.default_rng(3)
+    widths = []
+    for size in (100, 400, 1600):
+        truth = (rng.random(size) < 0.3).astype(int)
+        scores = rng.normal(truth * 1.2, 1.0)
+        auc = float(roc_auc_score(truth, scores))
+        low, high = hanley_mcneil_interval(auc, int(truth.sum()), int(size - truth.sum()))
+        assert low is not None and high is not None and low < auc < high
+        resampled = [rng.integers(0, size, size) for _ in range(300)]
+        boot = [roc_auc_score(truth[i], scores[i]) for i in resampled if 0 < truth[i].sum() < size]
+        assert (high - low) / 2 == pytest.approx(1.96 * float(np.std(boot)), rel=0.25)
+        widths.append(high - low)
+    assert widths[0] > widths[1] > widths[2]
+    assert hanley_mcneil_interval(None, 5, 5) == (None, None) and hanley_mcneil_interval(0.7, 0, 5) == (None, None)
