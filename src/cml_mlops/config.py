@@ -15,7 +15,16 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cml_mlops.errors import ConfigError
 
@@ -264,16 +273,13 @@ class MonitoringLabelsSection(Section):
             raise ValueError("a column name must not be empty")
         return value
 
-    @field_validator("match_seconds")
-    @classmethod
-    def _distinct_columns(cls, value: float, info: ValidationInfo) -> float:
-        key = info.data.get("business_key")
-        columns = [info.data.get(name) for name in ("label_column", "labelled_at_column")]
-        columns += [key, info.data.get("time_column")] if key else [info.data.get("id_column")]
-        named = [column for column in columns if column]
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> MonitoringLabelsSection:
+        keys = [self.business_key, self.time_column] if self.business_key else [self.id_column]
+        named = [*keys, self.label_column, self.labelled_at_column]
         if len(set(named)) != len(named):
             raise ValueError(f"the label source's columns must be distinct, got {named}")
-        return value
+        return self
 
 
 class MonitoringSection(Section):

@@ -23,6 +23,12 @@ def test_defaults_are_the_conventional_cut_offs(baked_project: Path) -> None:
 def test_the_window_can_come_from_the_environment(baked_project: Path) -> None:
     config = load_config(baked_project, environ={"CML_MLOPS_MONITORING_WINDOW": "6h"})
     assert config.monitoring.window == "6h"
+    assert load_config(baked_project, environ={"CML_MLOPS_MONITORING_WINDOW": "auto"}).monitoring.window == "auto"
+
+
+def test_label_sources_are_keyed_by_prediction_id_unless_a_business_key_is_set(baked_project: Path) -> None:
+    labels = load_config(baked_project, environ={}).monitoring.labels
+    assert (labels.id_column, labels.label_column, labels.business_key) == ("prediction_id", "label", None)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +43,11 @@ def test_the_window_can_come_from_the_environment(baked_project: Path) -> None:
         ({"drift": {"rule": "either"}}, "monitoring.drift.rule"),
         ({"alert": {"breaches": 4, "windows": 3}}, "windows (N) must be at least breaches (M)"),
         ({"thresholds": {}}, "monitoring.thresholds"),
+        ({"labels": {"label_column": " "}}, "a column name must not be empty"),
+        ({"labels": {"label_column": "prediction_id"}}, "the label source's columns must be distinct"),
+        ({"labels": {"business_key": "customer", "time_column": "customer"}}, "must be distinct"),
+        ({"labels": {"match_seconds": 0}}, "monitoring.labels.match_seconds"),
+        ({"labels": {"key": "x"}}, "monitoring.labels.key"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_key(project_dir: Path, override: dict[str, object], message: str) -> None:
