@@ -119,6 +119,25 @@ def test_a_served_version_without_profile_is_an_error_with_its_own_exit_code(
     assert (report["status"], report["exit_code"], report["missing_profiles"]) == ("missing_profile", 3, [model])
 
 
+@pytest.mark.parametrize("monitor_store_url", ["sqlite"], indirect=True)
+def test_the_dashboard_fits_its_windows_to_the_data_without_options(
+    baked_project: Path,
+    environ: dict[str, str],
+    monitor_engine: Engine,
+    registry: Registry,
+    bank_frame: pd.DataFrame,
+    bank_spec: FeatureSpec,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _log(monitor_engine, registry, bank_frame, bank_spec, drifted=False)  # 900 rows over three hours
+    report = invoke(baked_project, environ, "report", "--no-progress", monkeypatch=monkeypatch)
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "reports" / "monitoring" / "dashboard.html").read_text()
+    # Not one of 30 daily windows: 30-minute windows, about 100 rows or more each.
+    assert "6 of 30m" in html
+
+
 def test_healthy_traffic_passes(
     baked_project: Path,
     environ: dict[str, str],

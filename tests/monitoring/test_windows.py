@@ -128,18 +128,23 @@ def test_windowing_loses_and_duplicates_no_row(
     assert math.isclose(plan.window(count - 1).end, until)
 
 
-@given(span=st.floats(min_value=0, max_value=20 * 365 * 86_400.0, allow_nan=False))
-def test_chosen_windows_cover_the_span_in_few_readable_windows(span: float) -> None:
-    length, count = choose_windows(span)
+@given(
+    span=st.floats(min_value=0, max_value=20 * 365 * 86_400.0, allow_nan=False),
+    rows=st.none() | st.integers(0, 10**7),
+    min_rows=st.integers(1, 1000),
+)
+def test_chosen_windows_cover_the_span_in_few_readable_windows(span: float, rows: int | None, min_rows: int) -> None:
+    length, count = choose_windows(span, rows=rows, min_rows=min_rows)
+    target = TARGET_WINDOWS if rows is None else max(1, min(TARGET_WINDOWS, rows // min_rows))
     assert length in NICE_LENGTHS and 1 <= count <= MAX_WINDOWS
     # Right-closed windows: they reach past the span's start, so its first row is in them.
     assert count * length > span
     if length != NICE_LENGTHS[-1]:
-        assert count <= TARGET_WINDOWS
+        assert count <= target  # few enough to read, and (with rows) enough rows per window on average
     # The shortest length that does so: a shorter one would need more windows than the target.
     shorter = [size for size in NICE_LENGTHS if size < length]
     if shorter:
-        assert span >= shorter[-1] * TARGET_WINDOWS
+        assert span >= shorter[-1] * target
     # And the plan of that many windows, ending at the newest row, holds the oldest one.
     plan = WindowPlan.ending_at(1_760_000_000.0, length, count)
     assert plan.index_of(1_760_000_000.0 - span) is not None
@@ -150,5 +155,7 @@ def test_a_day_of_traffic_is_not_put_into_one_of_thirty_daily_windows() -> None:
     assert choose_windows(86_400.0) == (3600.0, 25)
     assert choose_windows(7 * 86_400.0)[0] == 6 * 3600.0
     assert choose_windows(0.0) == (NICE_LENGTHS[0], 1)
+    # 1200 rows over four days, 100 needed per window: 8 windows of 12 hours rather than 32 thin ones of 3.
+    assert choose_windows(4 * 86_400.0 - 1, rows=1200, min_rows=100) == (43_200.0, 8)
     with pytest.raises(ConfigError, match="non-negative"):
         choose_windows(-1.0)

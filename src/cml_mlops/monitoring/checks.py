@@ -262,8 +262,10 @@ def run_monitoring(
         end = until if until is not None else latest or 0.0
         count = None if since is not None else (windows or settings.windows)
         if length is None:  # `auto`: from the span of the data (or of --since .. --until)
-            start = since if since is not None else queries.earliest_prediction_time(connection)
-            length, fitting = choose_windows(max(0.0, end - (start if start is not None else end)))
+            first, rows = queries.prediction_span(connection, since, end)
+            start = since if since is not None else first
+            span = max(0.0, end - (start if start is not None else end))
+            length, fitting = choose_windows(span, rows=rows, min_rows=settings.drift.min_rows)
             count = None if since is not None else (windows or fitting)
         plan = WindowPlan.ending_at(end, length, count, since)
         latencies = store.aside(partial(queries.latency_percentiles, dialect=dialect, plan=plan))

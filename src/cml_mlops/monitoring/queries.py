@@ -83,10 +83,14 @@ def latest_prediction_time(connection: Connection) -> float | None:
     return None if value is None else float(value)
 
 
-def earliest_prediction_time(connection: Connection) -> float | None:
-    """Time of the oldest logged prediction (index-only on `requested_at`); None for an empty log."""
-    value = connection.execute(select(func.min(predictions.c.requested_at))).scalar()
-    return None if value is None else float(value)
+def prediction_span(connection: Connection, since: float | None, until: float) -> tuple[float | None, int]:
+    """The oldest prediction time and the number of predictions at or before `until` (and after `since`)."""
+    requested_at = predictions.c.requested_at
+    query = select(func.min(requested_at), func.count()).where(requested_at <= until)
+    if since is not None:
+        query = query.where(requested_at > since)
+    first, rows = connection.execute(query).one()
+    return (None if first is None else float(first)), int(rows)
 
 
 def traffic(connection: Connection, dialect: StoreDialect, plan: WindowPlan) -> list[TrafficGroup]:

@@ -122,10 +122,14 @@ NICE_LENGTHS = (300.0, 900.0, 1800.0, 3600.0, 3 * 3600.0, 6 * 3600.0, 12 * 3600.
 TARGET_WINDOWS = 48  # enough points for a trend, few enough to read their labels
 
 
-def choose_windows(span_seconds: float, target: int = TARGET_WINDOWS) -> tuple[float, int]:
+def choose_windows(
+    span_seconds: float, target: int = TARGET_WINDOWS, *, rows: int | None = None, min_rows: int = 1
+) -> tuple[float, int]:
     """The window length and count for data spanning `span_seconds`: the shortest nice length (5m ... 4w) that
     covers the span in at most `target` windows (the longest when none does), and the windows that takes. The
     windows reach past the span's start (they are right-closed, `(start, end]`), so the first row is in them.
+    With `rows`, the target is at most `rows // min_rows`, so that a window holds about `min_rows` rows on average
+    (what the checks need to judge it).
 
     A day of traffic gets 30-minute or hourly windows, a week 6-hour ones, a quarter weekly ones: never a day in
     1 of 30 daily windows.
@@ -134,5 +138,7 @@ def choose_windows(span_seconds: float, target: int = TARGET_WINDOWS) -> tuple[f
         raise ConfigError(f"the data's span must be a non-negative number of seconds, got {span_seconds}")
     if target < 1:
         raise ConfigError(f"at least one window is needed, got {target}")
+    if rows is not None:
+        target = max(1, min(target, rows // max(min_rows, 1)))
     length = next((size for size in NICE_LENGTHS if span_seconds < size * target), NICE_LENGTHS[-1])
     return length, min(math.floor(span_seconds / length) + 1, MAX_WINDOWS)
