@@ -235,3 +235,19 @@ def test_loading_the_same_labels_twice_adds_nothing(
     known = {label.prediction_id for label in batch if label.prediction_id in ids}
     assert second.unchanged == len(known) == first.added
     assert second.unknown == first.unknown == len({label.prediction_id for label in batch} - known)
+
+
+def test_the_prediction_log_writes_labels_the_same_idempotent_way(
+    engine: Engine, logged: list[PredictionRecord], tmp_path: Path
+) -> None:
+    """`simulate` (and the servers) send labels through the PredictionLog: same writer as `labels load`."""
+    first = [LabelRecord(record.prediction_id, 1, record.requested_at + 60) for record in logged[:3]]
+    with PredictionLog(engine, spill_dir=tmp_path / "spill") as log:
+        log.add_labels(first)
+    stored = stored_labels(engine)
+    later = [LabelRecord(label.prediction_id, 1, label.labelled_at + 999) for label in first]
+    with PredictionLog(engine, spill_dir=tmp_path / "spill") as log:
+        log.add_labels(later)  # the same outcomes, sent again later
+    assert stored_labels(engine) == stored  # unchanged: the first labelled_at is kept
+    counts = apply_labels(engine, later)
+    assert (counts.added, counts.updated, counts.unchanged) == (0, 0, 3)

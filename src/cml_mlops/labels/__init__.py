@@ -7,6 +7,7 @@ store does not have are reported, never inserted.
 """
 
 from cml_mlops.labels.frame import LabelSourceError, read_label_source
-from cml_mlops.labels.load import LabelLoad, apply_labels, load_labels
+from cml_mlops.labels.load import LabelLoad, load_labels
+from cml_mlops.monitoring.store.labels import LabelCounts, apply_labels
 
-__all__ = ["LabelLoad", "LabelSourceError", "apply_labels", "load_labels", "read_label_source"]
+__all__ = ["LabelCounts", "LabelLoad", "LabelSourceError", "apply_labels", "load_labels", "read_label_source"]

@@ -1,62 +1,29 @@
 """`load_labels`: a checked ground-truth source into the prediction log's `labels` table, idempotently.
 
-A label is *added* when its prediction had none, *updated* when the stored outcome differs, and *unchanged* when
-the store already has that outcome (its first `labelled_at` is kept, so loading a file again changes nothing).
-Labels whose prediction the store does not have are counted and sampled in the result and never inserted: they
-usually mean the wrong store, or predictions that have not been captured yet (load them again later).
+The write is the store's one idempotent label writer (`cml_mlops.monitoring.store.labels.write_new_labels`, which
+the `PredictionLog` of `simulate` and the servers uses too): a label is *added* when its prediction had none,
+*updated* when the stored outcome differs, and *unchanged* when the store already has that outcome (its first
+`labelled_at` is kept, so loading a file again changes nothing). Labels whose prediction the store does not have
+are counted and sampled in the result and never inserted: they usually mean the wrong store, or predictions that
+have not been captured yet (load them again later).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from cml_mlops.config import MonitoringLabelsSection, ProjectConfig
 from cml_mlops.labels.frame import LabelFrame, read_label_source
 from cml_mlops.monitoring.database import describe_store
-from cml_mlops.monitoring.schema import labels as labels_table
 from cml_mlops.monitoring.schema import predictions
 from cml_mlops.monitoring.store import LabelRecord, open_store
 from cml_mlops.monitoring.store.failures import translated
-from cml_mlops.monitoring.store.inserts import ID_CHUNK
-from cml_mlops.monitoring.store.labels import write_labels
-
-UNKNOWN_SAMPLE = 5
-
-
-@dataclass(frozen=True)
-class LabelCounts:
-    """What one load did to the `labels` table."""
-
-    added: int
-    updated: int
-    unchanged: int
-    unknown_ids: list[str] = field(default_factory=list)  # labels of predictions the store does not have
-
-    @property
-    def written(self) -> int:
-        return self.added + self.updated
-
-    @property
-    def unknown(self) -> int:
-        return len(self.unknown_ids)
-
-    @property
-    def unknown_sample(self) -> list[str]:
-        return self.unknown_ids[:UNKNOWN_SAMPLE]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "unknown": self.unknown,
-            "unknown_sample": self.unknown_sample,
-        }
+from cml_mlops.monitoring.store.labels import LabelCounts, write_new_labels
 
 
 @dataclass(frozen=True)
@@ -103,40 +70,6 @@ def load_labels(config: ProjectConfig, source: str, *, now: float | None = None)
         engine.dispose()
     counts = LabelCounts(counts.added, counts.updated, counts.unchanged, counts.unknown_ids + unknown)
     return LabelLoad(source=source, store=describe_store(config), rows=len(frame.labels), counts=counts)
-
-
-def apply_labels(engine: Engine, labels: Iterable[LabelRecord]) -> LabelCounts:
-    """Store labels keyed by prediction id, idempotently, in one transaction (see the module)."""
-    with translated(engine, "write labels"), engine.begin() as connection:
-        return write_new_labels(connection, labels)
-
-
-def write_new_labels(connection: Connection, labels: Iterable[LabelRecord]) -> LabelCounts:
-    """`apply_labels` inside the caller's transaction."""
-    latest = {label.prediction_id: label for label in labels}
-    stored = stored_outcomes(connection, latest)
-    fresh = [label for label in latest.values() if stored.get(label.prediction_id) != label.label]
-    result = write_labels(connection, fresh, skip_unknown=True)
-    updated = sum(1 for label in fresh if label.prediction_id in stored)
-    return LabelCounts(
-        added=result.written - updated,
-        updated=updated,
-        unchanged=len(latest) - len(fresh),
-        unknown_ids=result.unknown,
-    )
-
-
-def stored_outcomes(connection: Connection, ids: Iterable[str]) -> dict[str, int]:
-    """The stored label of each of `ids` that has one."""
-    wanted = list(dict.fromkeys(ids))
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), ID_CHUNK):
-        chunk = wanted[start : start + ID_CHUNK]
-        query = select(labels_table.c.prediction_id, labels_table.c.label).where(
-            labels_table.c.prediction_id.in_(chunk)
-        )
-        found.update((row.prediction_id, int(row.label)) for row in connection.execute(query))
-    return found
 
 
 def _records(

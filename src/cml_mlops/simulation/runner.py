@@ -23,9 +23,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from cml_mlops.config import ProjectConfig
-from cml_mlops.labels import apply_labels
 from cml_mlops.monitoring.database import describe_store
-from cml_mlops.monitoring.store import LabelRecord, PredictionLog, PredictionRecord, StoreUnavailable, open_store
+from cml_mlops.monitoring.store import LabelRecord, PredictionLog, PredictionRecord, open_store
 from cml_mlops.simulation.endpoint import Answer, EndpointClient, RequestFailed, resolve_endpoint
 from cml_mlops.simulation.errors import SimulationError
 from cml_mlops.simulation.scenarios import scenario_rows
@@ -164,6 +163,10 @@ def run_simulation(config: ProjectConfig, options: SimulationOptions) -> Simulat
             bar.close()
             log.flush(timeout=config.prediction_log.close_timeout_seconds)
             seconds = time.perf_counter() - clock
+            log.add_labels(
+                delayed_labels(progress.ids, progress.times, truths, options.label_share,
+                               options.label_delay_seconds, options.seed)
+            )  # fmt: skip
         finally:
             bar.close()
             client.close()
@@ -172,18 +175,6 @@ def run_simulation(config: ProjectConfig, options: SimulationOptions) -> Simulat
                 # The run is failing (Ctrl-C, an error): say where the unwritten rows went before the error shows.
                 print(spill_message(written.predictions_spilled, written.labels_spilled, written.spill_file,
                                     describe_store(config), written.last_error), file=sys.stderr)  # fmt: skip
-        # Ground truth goes the way any client's does (`cml-mlops labels load`); labels of spilled predictions, or
-        # all of them when the store is away, join the spill file so that `--replay-spill` sends them too.
-        labels = delayed_labels(progress.ids, progress.times, truths, options.label_share,
-                                options.label_delay_seconds, options.seed)  # fmt: skip
-        try:
-            unknown = set(apply_labels(engine, labels).unknown_ids)
-        except StoreUnavailable:
-            unknown = {label.prediction_id for label in labels}
-        unwritten = [label for label in labels if label.prediction_id in unknown]
-        if unwritten:
-            log.spill.write(labels=unwritten)
-            written = log.summary()
     finally:
         engine.dispose()
     sent_times = [t for t, i in zip(progress.times, progress.ids, strict=True) if i is not None]
@@ -202,7 +193,7 @@ def run_simulation(config: ProjectConfig, options: SimulationOptions) -> Simulat
         seconds=round(seconds, 3),
         predictions_per_second=round(progress.answered / seconds, 1) if seconds > 0 else 0.0,
         predictions_logged=written.predictions_written,
-        labels_logged=len(labels) - len(unwritten),
+        labels_logged=written.labels_written,
         predictions_spilled=written.predictions_spilled,
         labels_spilled=written.labels_spilled,
         spill_file=str(written.spill_file) if written.spill_file else None,

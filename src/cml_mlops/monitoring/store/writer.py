@@ -25,7 +25,7 @@ from cml_mlops.config import ProjectConfig
 from cml_mlops.monitoring.store.errors import StoreError
 from cml_mlops.monitoring.store.failures import first_line, is_transient
 from cml_mlops.monitoring.store.inserts import insert_predictions
-from cml_mlops.monitoring.store.labels import write_labels
+from cml_mlops.monitoring.store.labels import write_new_labels
 from cml_mlops.monitoring.store.records import LabelRecord, PredictionRecord
 from cml_mlops.monitoring.store.spill import SpillFile
 
@@ -257,7 +257,7 @@ class PredictionLog:
             if kind == "predictions":
                 insert_predictions(connection, [record.row() for record in batch])
                 return []
-            unknown = set(write_labels(connection, batch, skip_unknown=True).unknown)
+            unknown = set(write_new_labels(connection, batch).unknown_ids)  # as `labels load` does
         return [label for label in batch if label.prediction_id in unknown]
 
     def _give_back(self, kind: str, batch: list[Any], exc: BaseException) -> None:
