@@ -142,13 +142,7 @@ def check_figure(check: CheckResult, windows: Sequence[WindowResult], events: Se
         axes.text(0.5, 0.5, "no data in any window", ha="center", va="center", transform=axes.transAxes)
     axes.set_ylabel(check_unit(check.name), fontsize=8)
     if check.category == "performance":
-        counts = axes.twinx()
-        counts.bar(positions, [w.figures.get("labelled") or 0 for w in windows], color=COUNT_COLOR, alpha=0.35,
-                   width=0.6, zorder=0)  # fmt: skip
-        counts.set_ylabel("labelled predictions per window", fontsize=8, color="#777777")
-        counts.tick_params(axis="y", labelsize=7, colors="#777777")
-        axes.set_zorder(counts.get_zorder() + 1)
-        axes.patch.set_visible(False)  # the bars behind, the line in front
+        _label_counts(axes, windows)
     axes.legend(loc="upper left", bbox_to_anchor=(1.02 if check.category != "performance" else 1.12, 1.0),
                 fontsize=7, frameon=False)  # fmt: skip
     axes.set_title(_plain(f"{check.name}: {check.rule} ({check.status.replace('_', ' ')})"), fontsize=9)
@@ -174,25 +168,31 @@ def distribution_figure(item: FeatureDrift) -> Figure | None:
 
 
 def label_metrics_figure(windows: Sequence[WindowResult]) -> Figure:
-    """Accuracy, precision, recall, F1 and ROC AUC per window (where enough labels arrived)."""
+    """Accuracy, precision, recall, F1 and ROC AUC per window (where enough labels arrived), over the labelled
+    predictions per window (grey bars, right axis)."""
     figure, axes = _figure(5.2, 2.7)
     positions = np.arange(len(windows))
+    _label_counts(axes, windows)
     for name, color in zip(LABEL_METRICS, SERIES_COLORS, strict=False):
-        axes.plot(
-            positions,
-            _values([w.figures.get(name) for w in windows]),
-            "o-",
-            markersize=3,
-            linewidth=1.2,
-            color=color,
-            label=name,
-        )
+        values = _values([w.figures.get(name) for w in windows])
+        axes.plot(positions, values, "o-", markersize=3, linewidth=1.2, color=color, label=name)
     axes.set_ylim(0, 1.02)
     axes.set_ylabel("metric value (0-1)", fontsize=8)
     axes.legend(loc="lower left", fontsize=7, frameon=False, ncols=3)
     axes.set_title("Label metrics (windows with enough labels)", fontsize=9)
     _x_axis(axes, windows)
     return figure
+
+
+def _label_counts(axes: Axes, windows: Sequence[WindowResult]) -> None:
+    """The labelled predictions per window as grey bars on a right axis, behind the metrics' lines."""
+    counts = axes.twinx()
+    labelled = [w.figures.get("labelled") or 0 for w in windows]
+    counts.bar(np.arange(len(windows)), labelled, color=COUNT_COLOR, alpha=0.35, width=0.6, zorder=0)
+    counts.set_ylabel("labelled predictions per window", fontsize=8, color="#777777")
+    counts.tick_params(axis="y", labelsize=7, colors="#777777")
+    axes.set_zorder(counts.get_zorder() + 1)
+    axes.patch.set_visible(False)
 
 
 def psi_heatmap(windows: Sequence[WindowResult], drift: MonitoringDriftSection) -> Figure | None:
