@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from cml_mlops.config import ProjectConfig
 from cml_mlops.errors import CmlMlopsError
+from cml_mlops.project import load_project_module
 
 # Artifacts of a training run.
 MODEL_ARTIFACT = "model"  # mlflow.sklearn model: a fitted Pipeline with predict_proba, classes_ == [0, 1]
@@ -125,6 +126,7 @@ def load_model_version(
         raise TrackingError(
             f"model {found.name} version {found.version} lacks {', '.join(missing)}: it was not trained by cml-mlops"
         )
+    load_project_module(config, "")  # a pipeline with the project's derived features or models imports its package
     pipeline = mlflow.sklearn.load_model(f"models:/{found.name}/{found.version}")
     return LoadedModel(
         pipeline=pipeline,
