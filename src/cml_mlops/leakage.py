@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from cml_mlops.config import FeaturesSection
 from cml_mlops.errors import CmlMlopsError
+
+if TYPE_CHECKING:
+    from cml_mlops.gates.checks import CheckResult
+
+GATE_KIND = "leakage"
 
 MISSING = "<missing>"
 
@@ -128,3 +135,39 @@ def check_inputs(
     )
     if suspects:
         raise LeakageError(refusal(suspects, ceiling, where=where))
+
+
+def gate_check(
+    model: Any, test: pd.DataFrame, *, target: str, declared: Iterable[str], settings: FeaturesSection
+) -> CheckResult:
+    """The gate's leakage check on the test split: the model's inputs (derived ones included) against the ceiling.
+
+    `model` is a LoadedModel; declared LEAKAGE columns and features.acknowledged_strong are not screened.
+    """
+    from cml_mlops.gates.checks import CheckResult
+
+    inputs = test[model.features]
+    steps = getattr(model.pipeline, "named_steps", {})
+    rows = steps["derive"].transform(inputs) if "derive" in steps else inputs
+    rows = pd.concat([rows, test[[target]]], axis=1)
+    columns = [str(name) for name in rows.columns if name != target]
+    suspects = undeclared_suspects(
+        rows,
+        columns,
+        target=target,
+        positive_label=model.positive_label,
+        ceiling=settings.leakage_ceiling,
+        acknowledged=(*settings.acknowledged_strong, *declared),
+    )
+    strongest = max((s.roc_auc for s in suspects), default=None)
+    return CheckResult(
+        GATE_KIND,
+        "no undeclared leakage",
+        "failed" if suspects else "passed",
+        metric="univariate_roc_auc",
+        value=strongest,
+        operator="<=",
+        threshold=settings.leakage_ceiling,
+        detail=refusal(suspects, settings.leakage_ceiling, where="gate") if suspects else f"{len(columns)} inputs",
+        data={"suspects": {s.column: s.roc_auc for s in suspects}},
+    )
