@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cml_mlops.ingest import IngestResult
     from cml_mlops.loading import LoadResult
     from cml_mlops.monitoring.checks import MonitoringResult
+    from cml_mlops.reports import HtmlReport
     from cml_mlops.simulation.runner import SimulationSummary
     from cml_mlops.training import TrainingResult
     from cml_mlops.validation import TableValidation
@@ -147,11 +148,20 @@ def monitor(
     return run_monitoring(config, window=window, windows=windows, since=since, until=until, progress=progress)
 
 
-def report(config: ProjectConfig, result: MonitoringResult, *, folder: Path | None = None) -> Path:
-    """Write the monitoring dashboard of a `monitor` result (`cml-mlops report`); returns the HTML file."""
-    from cml_mlops.monitoring.dashboard import build_dashboard, default_folder, write_dashboard
+def report(
+    config: ProjectConfig, result: MonitoringResult | None = None, *, output_dir: Path | None = None
+) -> HtmlReport:
+    """The monitoring dashboard of a `monitor` result (default: monitor now, with the config's windows).
 
-    return write_dashboard(build_dashboard(result, config.monitoring), folder or default_folder(config))
+    A notebook shows the returned report inline; with `output_dir` it is also written there as dashboard.html,
+    as `cml-mlops report` does.
+    """
+    from cml_mlops.monitoring.dashboard import build_dashboard, write_dashboard
+
+    dashboard = build_dashboard(result or monitor(config), config.monitoring)
+    if output_dir is not None:
+        write_dashboard(dashboard, Path(output_dir))
+    return dashboard
 
 
 STEPS = (
