@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import cml_mlops
@@ -58,3 +59,12 @@ def test_the_data_steps_run_through_the_api(tmp_path: Path, bank_zip: Path, monk
     loaded = cml_mlops.load(config)
     assert loaded.rows == 4521
     assert cml_mlops.validate(config).report.passed
+
+
+def test_the_template_notebooks_use_only_the_public_api() -> None:
+    notebooks = sorted((Path(__file__).parents[1] / "template").glob("*/notebooks/*.ipynb"))
+    assert len(notebooks) >= 2
+    for path in notebooks:
+        code = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+        imports = [line for cell in code for line in cell.source.splitlines() if "import" in line]
+        assert imports == ["import cml_mlops"], path.name
