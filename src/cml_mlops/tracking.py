@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from cml_mlops.config import ProjectConfig
-from cml_mlops.errors import CmlMlopsError
+from cml_mlops.errors import CmlMlopsError, ConfigError
 from cml_mlops.project import load_project_module
 
 # Artifacts of a training run.
@@ -126,7 +127,8 @@ def load_model_version(
         raise TrackingError(
             f"model {found.name} version {found.version} lacks {', '.join(missing)}: it was not trained by cml-mlops"
         )
-    load_project_module(config, "")  # a pipeline with the project's derived features or models imports its package
+    with contextlib.suppress(ConfigError):  # a pipeline with the project's own features or models imports its package
+        load_project_module(config, "")
     pipeline = mlflow.sklearn.load_model(f"models:/{found.name}/{found.version}")
     return LoadedModel(
         pipeline=pipeline,
