@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from pandera.api.dataframe.model import DataFrameModel
@@ -11,13 +12,18 @@ from pandera.api.dataframe.model import DataFrameModel
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """The target, and the numeric and categorical input columns of a use case."""
+    """The target, the numeric and categorical input columns of a use case, and its derived features.
+
+    `derive`: None, a function (raw input frame -> frame of new columns) or a scikit-learn transformer; it runs
+    as the first step of every trained pipeline (see cml_mlops.derived), so the model still takes raw columns.
+    """
 
     target: str
     positive_label: str
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     leakage: tuple[str, ...] = ()
+    derive: Any = None
 
     @classmethod
     def from_contract(
@@ -28,6 +34,7 @@ class FeatureSpec:
         positive_label: str,
         leakage: Iterable[str] = (),
         exclude: Iterable[str] = (),
+        derive: Any = None,
     ) -> FeatureSpec:
         """Numeric columns are the contract's int and float columns; every other column is categorical."""
         columns = contract.to_schema().columns
@@ -43,7 +50,7 @@ class FeatureSpec:
             dtype = pd.api.types.pandas_dtype(str(column.dtype))
             is_number = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
             (numeric if is_number else categorical).append(name)
-        return cls(target, positive_label, tuple(numeric), tuple(categorical), leakage)
+        return cls(target, positive_label, tuple(numeric), tuple(categorical), leakage, derive)
 
     def inputs(self, *, use_leakage_columns: bool = False) -> tuple[str, ...]:
         """Model input columns in contract order; leakage columns only when asked for (benchmarking)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from cml_mlops.config import ProjectConfig
-from cml_mlops.errors import CmlMlopsError
+from cml_mlops.errors import CmlMlopsError, ConfigError
+from cml_mlops.project import load_project_module
 
 # Artifacts of a training run.
 MODEL_ARTIFACT = "model"  # mlflow.sklearn model: a fitted Pipeline with predict_proba, classes_ == [0, 1]
@@ -125,6 +127,8 @@ def load_model_version(
         raise TrackingError(
             f"model {found.name} version {found.version} lacks {', '.join(missing)}: it was not trained by cml-mlops"
         )
+    with contextlib.suppress(ConfigError):  # a pipeline with the project's own features or models imports its package
+        load_project_module(config, "")
     pipeline = mlflow.sklearn.load_model(f"models:/{found.name}/{found.version}")
     return LoadedModel(
         pipeline=pipeline,

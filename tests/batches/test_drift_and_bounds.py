@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pandera.typing import Series
 
-from cml_mlops.batches import BatchError, Drift, drift_from_options
+from cml_mlops.batches import BatchError, Drift
 from cml_mlops.batches.bounds import Bounds, contract_bounds
-from cml_mlops.batches.drift import parse_category_mix, parse_shift
+from cml_mlops.batches.command import drift_from_options, parse_category_mix, parse_shift
 
 
 def test_options_become_a_drift() -> None:

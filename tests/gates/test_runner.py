@@ -54,6 +54,7 @@ def test_a_first_model_passes_without_a_champion_then_ties_with_itself(
         "baseline": {"passed"},
         "non_inferiority": {"skipped"},
         "segment": {"passed", "skipped"},
+        "leakage": {"passed"},
         "contract": {"passed"},
     }
     [non_inferiority] = [check for check in report.checks if check.kind == "non_inferiority"]

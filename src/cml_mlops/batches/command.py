@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from cml_mlops.batches.append import BatchResult, add_batch
-from cml_mlops.batches.drift import drift_from_options
+from cml_mlops.batches.drift import BatchError, Drift
 from cml_mlops.cli_support import pass_config
 from cml_mlops.config import ProjectConfig
 
@@ -77,3 +78,45 @@ def summary_text(result: BatchResult) -> str:
         lines.append(f"appended: snapshot {result.snapshot.snapshot_id} ({result.table_rows:,} rows in the table now)")
         lines.append(f"report: {result.report_paths[0]}")
     return "\n".join(lines)
+
+
+def parse_shift(text: str) -> tuple[str, float]:
+    """`COLUMN=DELTA` (DELTA in standard deviations, may be negative) -> (column, delta)."""
+    column, separator, delta = text.partition("=")
+    number = _number(delta)
+    if not separator or not column.strip() or number is None:
+        raise BatchError(f"--shift {text!r}: expected COLUMN=DELTA, e.g. age=1.5 (DELTA in standard deviations)")
+    return column.strip(), number
+
+
+def parse_category_mix(text: str) -> tuple[str, str, float]:
+    """`COLUMN=VALUE:SHARE` -> (column, value, share); the value may itself contain `:` (the last one separates)."""
+    column, separator, rest = text.partition("=")
+    value, colon, share = rest.rpartition(":")
+    number = _number(share)
+    if not separator or not colon or not column.strip() or not value or number is None:
+        raise BatchError(f"--category-mix {text!r}: expected COLUMN=VALUE:SHARE, e.g. poutcome=success:0.5")
+    return column.strip(), value, number
+
+
+def drift_from_options(
+    shifts: tuple[str, ...] = (), mixes: tuple[str, ...] = (), flip_labels: float | None = None
+) -> Drift:
+    """The Drift that command-line options ask for (repeatable --shift and --category-mix)."""
+    shift: dict[str, float] = {}
+    for text in shifts:
+        column, delta = parse_shift(text)
+        shift[column] = delta
+    mix: dict[str, dict[str, float]] = {}
+    for text in mixes:
+        column, value, share = parse_category_mix(text)
+        mix.setdefault(column, {})[value] = share
+    return Drift(shift=shift, category_mix=mix, flip_labels=flip_labels or 0.0)
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

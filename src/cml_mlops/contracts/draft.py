@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from cml_mlops.config import FeaturesSection
 from cml_mlops.contracts.csv_reader import read_raw_csv
 from cml_mlops.contracts.runner import validate_frame
 from cml_mlops.errors import ContractViolation, DataFormatError
+from cml_mlops.leakage import find_suspects
 from cml_mlops.reports.files import write_text_atomic
 
 DRAFT_VERSION = "0.1.0"
@@ -39,7 +41,7 @@ _INT64 = np.iinfo(np.int64)
 # inside the class body (and in annotations, which pandera evaluates with the class namespace).
 _MODULE_NAMES = {
     "annotations", "pd", "pa", "Series", "CONTRACT_VERSION", "TARGET", "POSITIVE_LABEL", "LABELS",
-    "MIN_ROWS", "POSITIVE_RATE_BAND", "MAX_DUPLICATE_SHARE",
+    "MIN_ROWS", "POSITIVE_RATE_BAND", "MAX_DUPLICATE_SHARE", "LEAKAGE",
 }  # fmt: skip
 _RESERVED = (
     set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | set(dir(pa.DataFrameModel)) | _MODULE_NAMES
@@ -81,7 +83,7 @@ def draft_contract(
     typed = _typed(frame, rules)
     positive_rate = float((frame[target].astype(str) == positive_label).mean())
     duplicate_share = float(typed.duplicated().mean()) if len(typed) else 0.0
-    return _render(
+    source = _render(
         rules,
         class_name=class_name,
         target=target,
@@ -92,6 +94,25 @@ def draft_contract(
         duplicate_share=duplicate_share,
         source=source,
     )
+    return source + _leakage_block(typed, target, positive_label)
+
+
+def _leakage_block(typed: pd.DataFrame, target: str, positive_label: str) -> str:
+    """`LEAKAGE`, proposed by the leakage screen train and the gate apply (columns above the default ceiling)."""
+    ceiling = FeaturesSection().leakage_ceiling
+    columns = [name for name in typed.columns if name != target]
+    suspects = find_suspects(typed, columns, target=target, positive_label=positive_label, ceiling=ceiling)
+    lines = [
+        "",
+        "",
+        f"# Columns that predict the target alone in the sample (univariate ROC AUC above {ceiling}): known only",
+        "# after the outcome? Keep them here (never model inputs); a legitimately strong one goes under",
+        "# features.acknowledged_strong in cml-mlops.yaml instead. Train refuses an undeclared one.",
+    ]
+    if not suspects:
+        return "\n".join([*lines, "LEAKAGE: tuple[str, ...] = ()"]) + "\n"
+    items = [f"{INDENT}{_literal(s.column)},  # univariate ROC AUC {s.roc_auc:.3f}" for s in suspects]
+    return "\n".join([*lines, "LEAKAGE: tuple[str, ...] = (", *items, ")"]) + "\n"
 
 
 def draft_from_csv(

@@ -63,4 +63,10 @@ def build_project_eda_report(config: ProjectConfig, *, snapshot_id: int | None =
         "generated at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "cml-mlops": __version__,
     }
-    return build_eda_report(frame, spec, title=f"EDA: {config.project.name}", metadata=metadata)
+    return build_eda_report(
+        frame,
+        spec,
+        title=f"EDA: {config.project.name}",
+        metadata=metadata,
+        leakage_auc=config.features.leakage_ceiling,  # the ceiling train and the gate apply
+    )

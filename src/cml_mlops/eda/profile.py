@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from cml_mlops.errors import ContractViolation
 from cml_mlops.features import FeatureSpec
+from cml_mlops.leakage import direction_free_auc
 
 MISSING_LABEL = "(missing)"
 OTHER_LABEL = "(other)"
@@ -265,13 +265,8 @@ def _rate(positives: float, count: int) -> float | None:
 
 
 def _roc_auc(y: np.ndarray, score: np.ndarray) -> float | None:
-    """Univariate ROC AUC, direction-free (max(auc, 1 - auc)); None when only one class is present."""
-    scored = np.isfinite(score)  # a feature missing on some rows says nothing about them
-    y, score = y[scored], score[scored]
-    if len(y) == 0 or y.all() or not y.any():
-        return None
-    auc = float(roc_auc_score(y, score))
-    return max(auc, 1.0 - auc)
+    """Univariate ROC AUC, direction-free: the leakage screen's own measure (train and the gate refuse with it)."""
+    return direction_free_auc(y, score)
 
 
 def _number(value: Any) -> float | None:
@@ -456,7 +451,8 @@ def _warnings(
         action = (
             "excluded from models unless features.use_leakage_columns is set"
             if candidate.declared
-            else "not declared in the features module's LEAKAGE: check that it is known before the outcome"
+            else "not declared in LEAKAGE: check that it is known before the outcome (train refuses it above "
+            "features.leakage_ceiling)"
         )
         warnings.append(f"leakage candidate {candidate.column!r} ({'; '.join(candidate.reasons)}): {action}")
     tokens = ", ".join(repr(token) for token in missing_tokens)

@@ -19,7 +19,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 from pandera.api.dataframe.model import DataFrameModel
 
-from cml_mlops import registry
+from cml_mlops import leakage, registry
 from cml_mlops.config import ProjectConfig
 from cml_mlops.gates.checks import (
     BASELINE,
@@ -152,6 +152,8 @@ def _checks(
         *guarded(NON_INFERIORITY, "vs champion", non_inferiority),
         *guarded(SEGMENT, "segments", lambda: segment_checks(test, y, probability, challenger.threshold,
                                                              gates.segments)),
+        *guarded(leakage.GATE_KIND, "no undeclared leakage", lambda: [leakage.gate_check(
+            challenger, test, target=target, declared=load_feature_spec(config).leakage, settings=config.features)]),
         *guarded(CONTRACT, "accepts contract rows", inputs),
         *guarded(CONTRACT, "output passes the predictions contract", outputs),
     ]  # fmt: skip

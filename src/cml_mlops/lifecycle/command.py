@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import click
 
-from cml_mlops.batches.command import batch_options
-from cml_mlops.batches.drift import drift_from_options
+from cml_mlops.batches.command import batch_options, drift_from_options
 from cml_mlops.cli_support import StepFailed, pass_config
 from cml_mlops.config import ProjectConfig
 from cml_mlops.deploy.base import TARGETS

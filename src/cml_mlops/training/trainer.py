@@ -24,7 +24,10 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from cml_mlops.config import ProjectConfig
+from cml_mlops.derived import DerivedFeatures, split_kinds
 from cml_mlops.errors import ConfigError
+from cml_mlops.features import FeatureSpec
+from cml_mlops.leakage import check_inputs
 from cml_mlops.monitoring.profile_store import log_training_profile
 from cml_mlops.project import load_feature_spec
 from cml_mlops.registry import register_run
@@ -111,15 +114,52 @@ def plan_training(
         test=settings.split.test,
         seed=settings.seed,
     )
+    train_rows = splits.parts()["train"]
+    derived = derived_frame(spec, train_rows[features])
+    refuse_leakage(config, spec, pd.concat([train_rows, derived], axis=1), [*features, *derived.columns])
     candidates = expand_candidates(settings.candidates)
-    numeric = spec.numeric_inputs(use_leakage_columns=leakage)
-    categorical = spec.categorical_inputs(use_leakage_columns=leakage)
+    derived_numeric, derived_categorical = split_kinds(derived)
+    derive = spec.derive if len(derived.columns) else None  # no step when it derives nothing: faster scoring
+    numeric = (*spec.numeric_inputs(use_leakage_columns=leakage), *derived_numeric)
+    categorical = (*spec.categorical_inputs(use_leakage_columns=leakage), *derived_categorical)
     return TrainingPlan(
         data=data,
         rows=TrainingRows(splits, features, spec.target, spec.positive_label),
         negative_label=negative_label(data.frame[spec.target], spec.positive_label),
         candidates=candidates,
-        pipelines=[build_pipeline(c, numeric=numeric, categorical=categorical, seed=settings.seed) for c in candidates],
+        pipelines=[
+            build_pipeline(c, numeric=numeric, categorical=categorical, seed=settings.seed, derive=derive)
+            for c in candidates
+        ],
+    )
+
+
+def derived_frame(spec: FeatureSpec, inputs: pd.DataFrame) -> pd.DataFrame:
+    """The project's derived columns on the training inputs (none without `derive`), fitted there as in a run."""
+    if spec.derive is None:
+        return pd.DataFrame(index=inputs.index)
+    step = DerivedFeatures(spec.derive).fit(inputs)
+    return step.transform(inputs)[step.columns_]
+
+
+def refuse_leakage(config: ProjectConfig, spec: FeatureSpec, rows: pd.DataFrame, features: list[str]) -> None:
+    """LeakageError when an input column not declared in LEAKAGE ranks the training rows' outcome too well.
+
+    Declared leakage columns are inputs only under features.use_leakage_columns, a deliberate choice: not refused.
+    """
+    settings = config.features
+    unknown = [name for name in settings.acknowledged_strong if name not in features]
+    if unknown:
+        raise ConfigError(
+            f"features.acknowledged_strong: {', '.join(unknown)} is not a model input; inputs: {', '.join(features)}"
+        )
+    check_inputs(
+        rows,
+        features,
+        target=spec.target,
+        positive_label=spec.positive_label,
+        ceiling=settings.leakage_ceiling,
+        acknowledged=(*settings.acknowledged_strong, *spec.leakage),
     )
 
 
