@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -24,6 +24,16 @@ PROFILES = ("local", "ci", "prod")
 ENV_PREFIX = "CML_MLOPS_"
 PROFILE_ENV = "CML_MLOPS_PROFILE"
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def _in_range(limits: dict[str, float], *, margins: bool = False) -> dict[str, float]:
+    """Metric floors, ceilings and margins within the values the metric can take."""
+    from cml_mlops.metrics import out_of_range
+
+    problems = out_of_range(limits, margins=margins)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return limits
 
 
 class Section(BaseModel):
@@ -145,6 +155,11 @@ class SegmentsSection(Section):
     min_rows: int = Field(default=200, ge=1, description="smaller segments are reported, not gated")
     floors: dict[str, float] = Field(default_factory=lambda: {"roc_auc": 0.6})
 
+    @field_validator("floors")
+    @classmethod
+    def _floors_in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        return _in_range(value)
+
 
 class GatesSection(Section):
     """Quality gates, all as data. Floors of losses (log_loss, brier) are ceilings."""
@@ -158,13 +173,13 @@ class GatesSection(Section):
 
     @field_validator("floors", "baseline_margin")
     @classmethod
-    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+    def _known_metrics(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         from cml_mlops.metrics import METRICS
 
         unknown = sorted(set(value) - set(METRICS))
         if unknown:
             raise ValueError(f"unknown metrics {unknown}; known: {', '.join(METRICS)}")
-        return value
+        return _in_range(value, margins=info.field_name == "baseline_margin")
 
 
 class ServingSection(Section):
@@ -278,7 +293,14 @@ class MonitoringSection(Section):
         unknown = sorted(set(value) - set(known))
         if unknown:
             raise ValueError(f"unknown metrics {unknown}; known: {', '.join(known)}")
-        return value
+        return _in_range(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from cml_mlops.cron import validate_cron
+
+        return validate_cron(value)
 
     @field_validator("positive_rate")
     @classmethod
@@ -474,14 +496,45 @@ def load_config(
         raise ConfigError(f"{root / CONFIG_FILENAME} (profile {chosen}): {problems}") from None
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error, not "the last one wins"."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (the earlier value would be ignored)", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); save it as UTF-8"
+        ) from None
+    try:
+        content = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {_one_line(exc)}") from None
     if not isinstance(content, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     return content
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message as one line: the problem and where it is."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -511,10 +564,26 @@ def _reject_secrets_in_file(merged: dict[str, Any]) -> None:
 
 
 def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Variables override the file. An empty variable clears the setting: a text becomes empty, an optional
+    setting null, any other setting returns to its default (so `CML_MLOPS_DATA_SHA256=""` drops a checksum)."""
     result = {key: (dict(value) if isinstance(value, dict) else value) for key, value in merged.items()}
     for section, model in SECTIONS.items():
-        for field in model.model_fields:
+        for field, info in model.model_fields.items():
             value = env.get(env_name(section, field))
-            if value is not None and value != "":
-                result.setdefault(section, {})[field] = value
+            if value is None:
+                continue
+            target = result.setdefault(section, {})
+            if value != "":
+                target[field] = value
+            elif _accepts(info.annotation, str):
+                target[field] = ""
+            elif _accepts(info.annotation, type(None)):
+                target[field] = None
+            else:
+                target.pop(field, None)
     return result
+
+
+def _accepts(annotation: Any, kind: type) -> bool:
+    """Whether a field's type is `kind` or a union holding it (`str | None`)."""
+    return annotation is kind or kind in get_args(annotation)
