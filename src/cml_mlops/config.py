@@ -427,6 +427,20 @@ class ProjectConfig(Section):
             return prefix + str(self.path(uri[len(prefix) :]))
         return uri
 
+    def state_paths(self) -> list[Path]:
+        """Everything the commands write under the project, relative to it (a .gitignore must cover these)."""
+        paths = [value for section in SECTIONS for value in _path_values(getattr(self, section))]
+        for uri in (self.catalog_uri(), self.tracking_uri(), self.tracking.artifact_location, self.lake.warehouse):
+            local = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else uri
+            if "://" not in local:
+                paths.append(Path(local))
+        under = []
+        for path in paths:
+            absolute = self.path(path).resolve()
+            if absolute.is_relative_to(self.root.resolve()):
+                under.append(absolute.relative_to(self.root.resolve()))
+        return sorted(set(under))
+
     def warehouse_uri(self) -> str:
         """The warehouse location as a URI: a plain relative folder is placed under the project root."""
         warehouse = self.lake.warehouse
@@ -448,6 +462,18 @@ SECTIONS = {
     for name, field in ProjectConfig.model_fields.items()
     if isinstance(field.annotation, type) and issubclass(field.annotation, Section)
 }
+
+
+def _path_values(model: BaseModel) -> list[Path]:
+    """The Path settings of a section and its subsections."""
+    found: list[Path] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, Path):
+            found.append(value)
+        elif isinstance(value, BaseModel):
+            found += _path_values(value)
+    return found
 
 
 def env_name(section: str, field: str) -> str:
