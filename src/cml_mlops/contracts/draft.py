@@ -25,11 +25,13 @@ import pandas as pd
 import pandera.pandas as pa
 
 from cml_mlops.contracts.csv_reader import read_raw_csv
+from cml_mlops.contracts.python_format import ruff_format
 from cml_mlops.contracts.runner import validate_frame
+from cml_mlops.contracts.value_patterns import calendar, sentinels, without_sentinels
 from cml_mlops.errors import ContractViolation, DataFormatError
 from cml_mlops.reports.files import write_text_atomic
 
-DRAFT_VERSION = "0.1.0"
+DRAFT_VERSION = "1.0.0"  # the first reviewed contract is 1.0.0; every change of a rule bumps it
 LINE_LENGTH = 110
 INDENT = "    "
 _INT = re.compile(r"[+-]?[0-9]+")
@@ -59,6 +61,7 @@ class ColumnRule:
     categories: tuple[str, ...] = ()
     constant: str | None = None
     distinct: int = 0
+    notes: tuple[str, ...] = ()  # review comments written above the field (sentinels, completed calendars)
 
 
 def draft_contract(
@@ -110,6 +113,7 @@ def draft_from_csv(
     source = draft_contract(
         frame, target=target, positive_label=positive_label, max_categories=max_categories, source=path.name
     )
+    source, _ = ruff_format(source, output if output is not None else Path.cwd() / "contracts.py")
     with loaded_contract(source) as module:
         # A draft that rejects its own sample is a bug here, not a data problem: never write it.
         report = validate_frame(frame, module.RawDataset)
@@ -174,23 +178,48 @@ def _column_rules(frame: pd.DataFrame, target: str, labels: tuple[str, str], max
         if name == target:
             rules.append(ColumnRule(name, attribute, "target", False, categories=labels, constant="LABELS"))
         elif len(present) and present.str.fullmatch(_INT.pattern).all() and _fits_int64(present):
-            integers = [int(value) for value in present]
-            low, high = _int_bounds(min(integers), max(integers))
-            rules.append(ColumnRule(name, attribute, "int", nullable, low, high))
+            rules.append(_numeric_rule(name, attribute, "int", nullable, present))
         elif len(present) and present.str.fullmatch(_FLOAT.pattern).all() and _finite(present):
-            numbers = present.astype(float)
-            low_float, high_float = _float_bounds(float(numbers.min()), float(numbers.max()))
-            rules.append(ColumnRule(name, attribute, "float", nullable, low_float, high_float))
+            rules.append(_numeric_rule(name, attribute, "float", nullable, present))
         else:
             distinct = sorted(set(present))
             if distinct and len(distinct) <= max_categories:
                 constant = _unique(f"{attribute.upper()}_VALUES", constants)
-                rules.append(
-                    ColumnRule(name, attribute, "category", nullable, categories=tuple(distinct), constant=constant)
-                )
+                rules.append(_category_rule(name, attribute, nullable, distinct, constant))
             else:
                 rules.append(ColumnRule(name, attribute, "text", nullable, distinct=len(distinct)))
     return rules
+
+
+def _numeric_rule(name: str, attribute: str, kind: str, nullable: bool, present: pd.Series) -> ColumnRule:
+    """A range that follows the data apart from sentinel codes, which it admits exactly and names in a comment."""
+    found = sentinels(present)
+    values = without_sentinels(present.astype(float), found)
+    low, high = float(values.min()), float(values.max())
+    if kind == "int":
+        int_bounds = _int_bounds(int(low), int(high))
+        # a column whose minimum is 1 (a count of contacts, a day of the month) gets no bound below 1
+        bounds: tuple[float | int, float | int] = (1 if low == 1 else int_bounds[0], int_bounds[1])
+    else:
+        bounds = _float_bounds(low, high)
+    for sentinel in found:
+        code = int(sentinel.value) if kind == "int" else sentinel.value
+        bounds = (min(bounds[0], code), max(bounds[1], code))
+    notes = tuple(
+        f"sentinel? {sentinel.describe()}: a code for missing / not applicable; the range admits it"
+        for sentinel in found
+    )
+    return ColumnRule(name, attribute, kind, nullable, bounds[0], bounds[1], notes=notes)
+
+
+def _category_rule(name: str, attribute: str, nullable: bool, distinct: list[str], constant: str) -> ColumnRule:
+    """The values seen, or every member of the calendar set they belong to (in calendar order)."""
+    found = calendar(distinct)
+    if found is None:
+        return ColumnRule(name, attribute, "category", nullable, categories=tuple(distinct), constant=constant)
+    return ColumnRule(
+        name, attribute, "category", nullable, categories=found.members, constant=constant, notes=(found.describe(),)
+    )
 
 
 def _attribute_names(names: list[str], target: str) -> dict[str, str]:
@@ -344,6 +373,7 @@ def _render(
     ]
     for rule in rules:
         if rule.kind == "category" and rule.constant:
+            lines += [f"# {note}" for note in rule.notes]
             lines += _assignment(rule.constant, list(rule.categories))
     lines += _assignment("LABELS", list(labels))
     lines += [
@@ -398,7 +428,7 @@ def _dataset_class(dataset_class: str, class_name: str) -> list[str]:
 
 def _field(rule: ColumnRule) -> list[str]:
     arguments: list[str] = []
-    comment: list[str] = []
+    comment: list[str] = [f"{INDENT}# {note}" for note in rule.notes if rule.kind != "category"]
     if rule.kind == "target":
         annotation, arguments = "str", ["isin=LABELS", "alias=TARGET"]
     elif rule.kind in ("int", "float"):
@@ -410,7 +440,7 @@ def _field(rule: ColumnRule) -> list[str]:
         if rule.kind == "category":
             arguments.append(f"isin={rule.constant}")
         else:
-            comment = [f"{INDENT}# free text: {rule.distinct:,} distinct values in the sample"]
+            comment += [f"{INDENT}# free text: {rule.distinct:,} distinct values in the sample"]
     if rule.kind != "target":
         if rule.nullable:
             arguments.append("nullable=True")
