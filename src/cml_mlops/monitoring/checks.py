@@ -116,7 +116,7 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class MonitorCheckResult:
     name: str
     category: str
     rule: str
@@ -152,7 +152,7 @@ class MonitoringResult:
     store: str
     plan: WindowPlan
     windows: list[WindowResult]
-    checks: list[CheckResult]
+    checks: list[MonitorCheckResult]
     profiles: dict[str, str]  # name:version -> "training" | "backfill" | why it is missing
     warnings: list[str]
     orphan_labels: int
@@ -162,11 +162,11 @@ class MonitoringResult:
     retraining: dict[str, Any] | None = None
 
     @property
-    def alerts(self) -> list[CheckResult]:
+    def alerts(self) -> list[MonitorCheckResult]:
         return [check for check in self.checks if check.status == ALERT]
 
     @property
-    def retrain_alerts(self) -> list[CheckResult]:
+    def retrain_alerts(self) -> list[MonitorCheckResult]:
         return [check for check in self.alerts if check.category in RETRAIN_CATEGORIES]
 
     @property
@@ -420,11 +420,11 @@ def _data_drift(share: float) -> Callable[[WindowResult], tuple[float | None, bo
     return evaluate
 
 
-def _run_check(spec: CheckSpec, results: list[WindowResult], settings: MonitoringSection) -> CheckResult:
+def _run_check(spec: CheckSpec, results: list[WindowResult], settings: MonitoringSection) -> MonitorCheckResult:
     evaluated = [spec.evaluate(result) for result in results]
     values = [value for value, _ in evaluated]
     breached = [flag for _, flag in evaluated]
-    return CheckResult(
+    return MonitorCheckResult(
         spec.name,
         spec.category,
         spec.rule,

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from cml_mlops.config import MonitoringDriftSection
 from cml_mlops.eda.plots import BAR_COLOR, RATE_COLOR, REFERENCE_COLOR, _plain, _short
-from cml_mlops.monitoring.checks import CheckResult, WindowResult
+from cml_mlops.monitoring.checks import MonitorCheckResult, WindowResult
 
 BREACH_COLOR = "#c44e52"
 SERIES_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974")
@@ -50,7 +50,7 @@ def _values(values: Sequence[float | None]) -> np.ndarray:
     return np.array([np.nan if value is None else value for value in values], dtype=float)
 
 
-def check_figure(check: CheckResult, windows: Sequence[WindowResult]) -> Figure:
+def check_figure(check: MonitorCheckResult, windows: Sequence[WindowResult]) -> Figure:
     """One check over time: its value per window, its limits, and the windows that breached."""
     figure, axes = _figure(5.2, 2.7)
     values = _values(check.values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cml_mlops.monitoring.checks import CheckResult, MonitoringResult, WindowResult
+from cml_mlops.monitoring.checks import MonitorCheckResult, MonitoringResult, WindowResult
 from cml_mlops.monitoring.windows import duration_text, iso
 from cml_mlops.reports.files import dumps_json, write_files_atomic
 from cml_mlops.reports.html import format_cell
@@ -72,7 +72,7 @@ def _alert_rule(result: MonitoringResult) -> str:
     return f"M = {breaches}, N = {windows}"
 
 
-def _check_row(check: CheckResult) -> str:
+def _check_row(check: MonitorCheckResult) -> str:
     status = STATUS_WORDS.get(check.status, check.status)
     latest = format_cell(check.values[-1]) if check.values and check.values[-1] is not None else "n/a"
     return (

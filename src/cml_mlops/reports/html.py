@@ -79,21 +79,21 @@ Block = Text | Table | FigureImage
 
 
 @dataclass
-class Section:
+class ReportSection:
     """A titled part of a report: blocks in the order they were added."""
 
     title: str
     blocks: list[Block] = field(default_factory=list)
 
-    def text(self, text: str) -> Section:
+    def text(self, text: str) -> ReportSection:
         self.blocks.append(Text(text))
         return self
 
-    def table(self, table: Table) -> Section:
+    def table(self, table: Table) -> ReportSection:
         self.blocks.append(table)
         return self
 
-    def figure(self, figure: MplFigure, *, caption: str = "", alt: str = "", dpi: int = DEFAULT_DPI) -> Section:
+    def figure(self, figure: MplFigure, *, caption: str = "", alt: str = "", dpi: int = DEFAULT_DPI) -> ReportSection:
         """Render `figure` to an embedded PNG (closing it) and add it."""
         self.blocks.append(FigureImage(figure_to_data_uri(figure, dpi=dpi), caption, alt or caption))
         return self
@@ -106,11 +106,11 @@ class HtmlReport:
     title: str
     metadata: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    sections: list[Section] = field(default_factory=list)
+    sections: list[ReportSection] = field(default_factory=list)
 
-    def section(self, title: str) -> Section:
+    def section(self, title: str) -> ReportSection:
         """Append a new section and return it."""
-        created = Section(title)
+        created = ReportSection(title)
         self.sections.append(created)
         return created
 
@@ -172,7 +172,7 @@ def format_cell(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def _anchors(sections: Sequence[Section]) -> list[str]:
+def _anchors(sections: Sequence[ReportSection]) -> list[str]:
     return [f"section-{index}" for index, _ in enumerate(sections, start=1)]
 
 
