@@ -500,7 +500,7 @@ def load_config(
     """Read, layer and validate the project config; raise ConfigError with every problem listed."""
     env = os.environ if environ is None else environ
     root = find_project_root(project_dir)
-    raw = _read_yaml(root / CONFIG_FILENAME)
+    raw = read_yaml(root / CONFIG_FILENAME)
     profiles = raw.pop("profiles", {}) or {}
     if not isinstance(profiles, dict):
         raise ConfigError(f"{CONFIG_FILENAME}: 'profiles' must be a mapping of profile name to overrides")
@@ -537,7 +537,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
