@@ -25,6 +25,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from cml_mlops.contracts.csv_reader import read_raw_csv
+from cml_mlops.contracts.dataset_rules import max_duplicate_share_for, min_rows_for, positive_rate_band_for
 from cml_mlops.contracts.python_format import ruff_format
 from cml_mlops.contracts.runner import validate_frame
 from cml_mlops.contracts.value_patterns import calendar, sentinels, without_sentinels
@@ -41,7 +42,7 @@ _INT64 = np.iinfo(np.int64)
 # inside the class body (and in annotations, which pandera evaluates with the class namespace).
 _MODULE_NAMES = {
     "annotations", "pd", "pa", "Series", "CONTRACT_VERSION", "TARGET", "POSITIVE_LABEL", "LABELS",
-    "MIN_ROWS", "POSITIVE_RATE_BAND", "MAX_DUPLICATE_SHARE",
+    "MIN_ROWS", "POSITIVE_RATE_BAND", "MAX_DUPLICATE_SHARE", "dataset_rules",
 }  # fmt: skip
 _RESERVED = (
     set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | set(dir(pa.DataFrameModel)) | _MODULE_NAMES
@@ -307,22 +308,6 @@ def _typed(frame: pd.DataFrame, rules: list[ColumnRule]) -> pd.DataFrame:
     return pd.DataFrame(typed, index=frame.index)
 
 
-def _round_significant(value: float, digits: int, *, up: bool) -> float:
-    exponent = math.floor(math.log10(value)) - digits + 1
-    step = 10.0**exponent
-    rounded = (math.ceil(value / step) if up else math.floor(value / step)) * step
-    return round(rounded, max(0, -exponent))
-
-
-def _min_rows(rows: int) -> int:
-    """A tenth of the sample, rounded down to two significant digits: a full extract is usually larger."""
-    tenth = rows // 10
-    if tenth < 1:
-        return 1
-    step = 10 ** max(0, len(str(tenth)) - 2)
-    return tenth // step * step
-
-
 def _render(
     rules: list[ColumnRule],
     *,
@@ -336,11 +321,8 @@ def _render(
     source: str,
 ) -> str:
     dataset_class = class_name.removesuffix("Record") + "Dataset" if class_name != "Record" else "Dataset"
-    band = (
-        _round_significant(positive_rate / 2, 2, up=False),
-        min(1.0, _round_significant(positive_rate * 2, 2, up=True)),
-    )
-    max_duplicates = min(1.0, max(0.01, math.ceil(duplicate_share * 150) / 100))
+    band = positive_rate_band_for(positive_rate)
+    max_duplicates = max_duplicate_share_for(duplicate_share)
     summary = (
         f"`{class_name}` holds the row-level rules (types, nulls, categories, ranges): the lake takes its column "
         "types from it, training and serving validate inputs with it, and hypothesis generates test frames from "
@@ -363,6 +345,7 @@ def _render(
         "",
         "import pandas as pd",
         "import pandera.pandas as pa",
+        "from cml_mlops.contracts import dataset_rules",  # third-party in the generated project
         "from pandera.typing import Series",
         "",
         f"CONTRACT_VERSION = {_literal(DRAFT_VERSION)}",
@@ -380,7 +363,7 @@ def _render(
         "",
         f"# Data-set rules, from the sample: {rows:,} rows, {positive_rate:.1%} positives, "
         f"{duplicate_share:.1%} duplicate rows.",
-        f"MIN_ROWS = {_number(_min_rows(rows))}",
+        f"MIN_ROWS = {_number(min_rows_for(rows))}",
         f"POSITIVE_RATE_BAND = ({band[0]!r}, {band[1]!r})",
         f"MAX_DUPLICATE_SHARE = {max_duplicates!r}",
         "",
@@ -405,25 +388,22 @@ def _render(
 
 def _dataset_class(dataset_class: str, class_name: str) -> list[str]:
     return f'''class {dataset_class}({class_name}):
-    """A whole raw data set: the row rules plus size, class balance and duplicate rules."""
+    """A whole raw data set: the row rules plus the library's size, class balance and duplicate rules."""
 
     @pa.dataframe_check
     def enough_rows(cls, frame: pd.DataFrame) -> bool:
         """At least MIN_ROWS rows (a header-only file fails here)."""
-        return len(frame) >= MIN_ROWS
+        return dataset_rules.enough_rows(frame, MIN_ROWS)
 
     @pa.dataframe_check
     def positive_rate_in_band(cls, frame: pd.DataFrame) -> bool:
-        """The share of positives lies in POSITIVE_RATE_BAND (an empty frame is enough_rows' failure)."""
-        if frame.empty:
-            return True
-        rate = float((frame[TARGET] == POSITIVE_LABEL).mean())
-        return POSITIVE_RATE_BAND[0] <= rate <= POSITIVE_RATE_BAND[1]
+        """The share of positives lies in POSITIVE_RATE_BAND."""
+        return dataset_rules.positive_rate_in_band(frame, TARGET, POSITIVE_LABEL, POSITIVE_RATE_BAND)
 
     @pa.dataframe_check
     def few_duplicates(cls, frame: pd.DataFrame) -> bool:
         """At most MAX_DUPLICATE_SHARE of the rows repeat an earlier row."""
-        return float(frame.duplicated().mean()) <= MAX_DUPLICATE_SHARE if len(frame) else True'''.split("\n")
+        return dataset_rules.few_duplicates(frame, MAX_DUPLICATE_SHARE)'''.split("\n")
 
 
 def _field(rule: ColumnRule) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pandera.pandas as pa
+from cml_mlops.contracts import dataset_rules
 from pandera.typing import Series
 
 CONTRACT_VERSION = "1.0.0"
@@ -85,22 +86,19 @@ class RawRecord(pa.DataFrameModel):
 
 
 class RawDataset(RawRecord):
-    """A whole raw data set: the row rules plus size, class balance and duplicate rules."""
+    """A whole raw data set: the row rules plus size, class balance and duplicate rules (the library's)."""
 
     @pa.dataframe_check
     def enough_rows(cls, frame: pd.DataFrame) -> bool:
         """At least MIN_ROWS rows (a header-only file fails here)."""
-        return len(frame) >= MIN_ROWS
+        return dataset_rules.enough_rows(frame, MIN_ROWS)
 
     @pa.dataframe_check
     def positive_rate_in_band(cls, frame: pd.DataFrame) -> bool:
-        """The share of positives lies in POSITIVE_RATE_BAND (an empty frame is enough_rows' failure)."""
-        if frame.empty:
-            return True
-        rate = float((frame[TARGET] == POSITIVE_LABEL).mean())
-        return POSITIVE_RATE_BAND[0] <= rate <= POSITIVE_RATE_BAND[1]
+        """The share of positives lies in POSITIVE_RATE_BAND."""
+        return dataset_rules.positive_rate_in_band(frame, TARGET, POSITIVE_LABEL, POSITIVE_RATE_BAND)
 
     @pa.dataframe_check
     def few_duplicates(cls, frame: pd.DataFrame) -> bool:
         """At most MAX_DUPLICATE_SHARE of the rows repeat an earlier row."""
-        return float(frame.duplicated().mean()) <= MAX_DUPLICATE_SHARE if len(frame) else True
+        return dataset_rules.few_duplicates(frame, MAX_DUPLICATE_SHARE)
