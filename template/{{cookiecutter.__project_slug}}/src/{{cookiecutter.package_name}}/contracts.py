@@ -45,22 +45,26 @@ MAX_DUPLICATE_SHARE = 0.01
 class RawRecord(pa.DataFrameModel):
     """One client contacted in a campaign, as delivered in the raw CSV."""
 
-    age: Series[int] = pa.Field(in_range={"min_value": 18, "max_value": 100})
+    age: Series[int] = pa.Field(in_range={"min_value": 18, "max_value": 100}, metadata={"unit": "years"})
     job: Series[str] = pa.Field(isin=JOBS)
     marital: Series[str] = pa.Field(isin=MARITAL)
     education: Series[str] = pa.Field(isin=EDUCATION)
     default: Series[str] = pa.Field(isin=YES_NO)
-    balance: Series[int] = pa.Field(in_range={"min_value": -1_000_000, "max_value": 10_000_000})
+    balance: Series[int] = pa.Field(
+        in_range={"min_value": -1_000_000, "max_value": 10_000_000}, metadata={"unit": "EUR, yearly average"}
+    )
     housing: Series[str] = pa.Field(isin=YES_NO)
     loan: Series[str] = pa.Field(isin=YES_NO)
     contact: Series[str] = pa.Field(isin=CONTACT)
-    day: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 31})
+    day: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 31}, metadata={"unit": "day of month"})
     month: Series[str] = pa.Field(isin=MONTHS)
     # Known only after the call ended: kept in the data, excluded from models (see features.py).
-    duration: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 100_000})
-    campaign: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 1_000})
-    pdays: Series[int] = pa.Field(in_range={"min_value": -1, "max_value": 10_000})
-    previous: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 1_000})
+    duration: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 100_000}, metadata={"unit": "seconds"})
+    campaign: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 1_000}, metadata={"unit": "contacts"})
+    pdays: Series[int] = pa.Field(
+        in_range={"min_value": -1, "max_value": 10_000}, metadata={"unit": "days; -1: never contacted"}
+    )
+    previous: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 1_000}, metadata={"unit": "contacts"})
     poutcome: Series[str] = pa.Field(isin=POUTCOME)
     target: Series[str] = pa.Field(isin=LABELS, alias=TARGET)
 
