@@ -331,7 +331,8 @@ def _render(
     )
     review = (
         "Every rule below only describes the sample: review them (units, valid ranges, the categories the data's "
-        "documentation lists) and bump CONTRACT_VERSION when you change one."
+        "documentation lists) and bump CONTRACT_VERSION when you change one. A unit, given as "
+        'pa.Field(..., metadata={"unit": "days"}), labels the EDA report\'s axes.'
     )
     lines = [
         f'"""Data contract drafted by `cml-mlops contract draft` from {_docstring_safe(source)} ({rows:,} rows).',
