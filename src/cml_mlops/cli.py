@@ -32,7 +32,7 @@ COMMANDS = {
     "monitor": "cml_mlops.monitoring.command:monitor",
     "report": "cml_mlops.monitoring.dashboard_command:report",
     "config": "cml_mlops.config_command:config_group",
-    "summary": "cml_mlops.reports.summary_command:summary",
+    "summary": "cml_mlops.summary_command:summary",
 }
 
 

@@ -8,7 +8,7 @@ import click
 
 from cml_mlops.cli_support import CleanErrorsGroup, pass_config
 from cml_mlops.config import ProjectConfig
-from cml_mlops.reports.summaries import ALERT_FILE, alert_summary, training_summary, write_summary
+from cml_mlops.summaries import ALERT_FILE, alert_summary, training_summary, write_summary
 
 
 @click.group("summary", cls=CleanErrorsGroup)

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cml_mlops.config import ProjectConfig
-from cml_mlops.reports.files import write_text_atomic
 
 ALERT_FILE = Path("monitoring") / "alert.md"
 
@@ -53,7 +52,7 @@ def write_summary(text: str, output: Path, environ: Mapping[str, str] | None = N
     """Write `text` to `output`, and append it to GitHub's job summary when the run has one."""
     env = os.environ if environ is None else environ
     output.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(output, text)
+    output.write_text(text, encoding="utf-8")  # not via cml_mlops.reports: that package imports matplotlib
     job_summary = env.get("GITHUB_STEP_SUMMARY")
     if job_summary:
         with Path(job_summary).open("a", encoding="utf-8") as handle:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from cml_mlops.cli import cli
 from cml_mlops.config import load_config
-from cml_mlops.reports.summaries import alert_summary, training_summary
+from cml_mlops.summaries import alert_summary, training_summary
 from tests.config.test_config_refuses import MINIMAL, write_config
 
 CONTENT = {**MINIMAL, "reports": {"dir": "reports"}, "profiles": {"ci": {"reports": {"dir": "build/reports"}}}}
