@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -24,6 +24,9 @@ PROFILES = ("local", "ci", "prod")
 ENV_PREFIX = "CML_MLOPS_"
 PROFILE_ENV = "CML_MLOPS_PROFILE"
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Marks a setting whose empty value means something ("no checksum"): an empty variable sets it. Other empty
+# variables are ignored, since CI systems pass an unset variable (`${{ vars.X }}`) as an empty one.
+EMPTY_ENV_CLEARS = "empty_env_clears"
 
 
 def _in_range(limits: dict[str, float], *, margins: bool = False) -> dict[str, float]:
@@ -50,7 +53,12 @@ class ProjectSection(Section):
 class DataSection(Section):
     url: str = Field(min_length=1, description="http(s) URL, file:// URL or local path of the data set")
     member: str = Field(min_length=1, description="the CSV to use: a member of the archive, or the file")
-    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$", description="SHA-256 of the member")
+    sha256: str = Field(
+        default="",
+        pattern=r"^([0-9a-f]{64})?$",
+        description="SHA-256 of the member; empty: not verified",
+        json_schema_extra={EMPTY_ENV_CLEARS: True},
+    )
     separator: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8"
     raw_dir: Path = Path("data/raw")
@@ -590,26 +598,13 @@ def _reject_secrets_in_file(merged: dict[str, Any]) -> None:
 
 
 def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    """Variables override the file. An empty variable clears the setting: a text becomes empty, an optional
-    setting null, any other setting returns to its default (so `CML_MLOPS_DATA_SHA256=""` drops a checksum)."""
+    """Variables override the file. An empty variable sets only a setting whose empty value means something
+    (`CML_MLOPS_DATA_SHA256=""`: no checksum); elsewhere it is ignored, as CI passes unset variables as empty."""
     result = {key: (dict(value) if isinstance(value, dict) else value) for key, value in merged.items()}
     for section, model in SECTIONS.items():
         for field, info in model.model_fields.items():
             value = env.get(env_name(section, field))
-            if value is None:
-                continue
-            target = result.setdefault(section, {})
-            if value != "":
-                target[field] = value
-            elif _accepts(info.annotation, str):
-                target[field] = ""
-            elif _accepts(info.annotation, type(None)):
-                target[field] = None
-            else:
-                target.pop(field, None)
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if value or (value == "" and extra.get(EMPTY_ENV_CLEARS)):
+                result.setdefault(section, {})[field] = value
     return result
-
-
-def _accepts(annotation: Any, kind: type) -> bool:
-    """Whether a field's type is `kind` or a union holding it (`str | None`)."""
-    return annotation is kind or kind in get_args(annotation)

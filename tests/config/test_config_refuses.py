@@ -130,13 +130,14 @@ def test_an_empty_environment_value_clears_the_checksum(tmp_path: Path) -> None:
     assert load_config(folder, environ={"CML_MLOPS_DATA_SHA256": ""}).data.sha256 == ""
 
 
-def test_an_empty_environment_value_nulls_an_optional_setting_and_resets_others(tmp_path: Path) -> None:
-    folder = write_config(tmp_path, {**MINIMAL, "simulation": {"rows": 50}, "serving": {"port": 9000}})
-    config = load_config(folder, environ={"CML_MLOPS_SIMULATION_ROWS": "", "CML_MLOPS_SERVING_PORT": ""})
-    assert config.simulation.rows is None
-    assert config.serving.port == 8765  # back to the default
-
-
-def test_an_empty_required_text_is_refused_naming_the_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"data\.url"):
-        load_config(write_config(tmp_path, MINIMAL), environ={"CML_MLOPS_DATA_URL": ""})
+def test_other_empty_environment_values_are_ignored(tmp_path: Path) -> None:
+    """GitHub passes an unset `${{ vars.X }}` as an empty variable: that must not wipe the file's setting."""
+    folder = write_config(tmp_path, {**MINIMAL, "simulation": {"rows": 50}, "cml": {"workspace_url": "https://w.x"}})
+    empty = {"CML_MLOPS_SIMULATION_ROWS": "", "CML_MLOPS_CML_WORKSPACE_URL": "", "CML_MLOPS_DATA_URL": ""}
+    config = load_config(folder, environ=empty)
+    assert (config.simulation.rows, config.cml.workspace_url) == (50, "https://w.x")
+    assert config.data.url == "https://example.com/data.zip"
+    assert (
+        config.monitoring.dsn is None
+        and load_config(folder, environ={"CML_MLOPS_MONITORING_DSN": ""}).monitoring.dsn is None
+    )
