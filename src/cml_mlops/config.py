@@ -602,9 +602,16 @@ def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> dict[s
     (`CML_MLOPS_DATA_SHA256=""`: no checksum); elsewhere it is ignored, as CI passes unset variables as empty."""
     result = {key: (dict(value) if isinstance(value, dict) else value) for key, value in merged.items()}
     for section, model in SECTIONS.items():
-        for field, info in model.model_fields.items():
+        for field in model.model_fields:
             value = env.get(env_name(section, field))
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            if value or (value == "" and extra.get(EMPTY_ENV_CLEARS)):
+            if env_overrides(section, field, value):
                 result.setdefault(section, {})[field] = value
     return result
+
+
+def env_overrides(section: str, field: str, value: str | None) -> bool:
+    """Whether a variable's `value` overrides `section.field`: non-empty, or empty where empty means something."""
+    if value is None:
+        return False
+    extra = SECTIONS[section].model_fields[field].json_schema_extra
+    return value != "" or (isinstance(extra, dict) and bool(extra.get(EMPTY_ENV_CLEARS)))

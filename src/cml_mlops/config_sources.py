@@ -16,6 +16,7 @@ from cml_mlops.config import (
     SECTIONS,
     ProjectConfig,
     env_name,
+    env_overrides,
     find_project_root,
     load_config,
     read_yaml,
@@ -61,9 +62,9 @@ def _leaves(tree: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ..
 def _source(
     key: tuple[str, ...], raw: dict[str, Any], overrides: dict[str, Any], env: Mapping[str, str], config: ProjectConfig
 ) -> str:
-    if len(key) >= 2 and key[0] in SECTIONS:
+    if len(key) >= 2 and key[0] in SECTIONS and key[1] in SECTIONS[key[0]].model_fields:
         variable = env_name(key[0], key[1])
-        if variable in env:
+        if env_overrides(key[0], key[1], env.get(variable)):
             return f"env {variable}"
     if _has(overrides, key):
         return f"profile {config.profile}"

@@ -29,6 +29,7 @@ def shown(folder: Path, *args: str) -> dict[str, tuple[object, str]]:
 
 def test_each_value_names_its_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CML_MLOPS_SERVING_PORT", "9100")
+    monkeypatch.setenv("CML_MLOPS_DATA_ENCODING", "")  # unset in CI terms: ignored
     monkeypatch.delenv("CML_MLOPS_PROFILE", raising=False)
     settings = shown(write_config(tmp_path, CONTENT), "--profile", "ci")
     assert settings["data.url"] == ("https://example.com/data.zip", "file")
