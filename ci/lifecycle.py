@@ -50,10 +50,17 @@ def template_variables() -> dict[str, object]:
     return {key: value for key, value in raw.items() if not key.startswith("_")}
 
 
+# The custom preset has no default data set: its bakes name one (a CSV in a folder of a zip, no checksum).
+CUSTOM_DATASET = {"dataset_url": "https://example.org/cells.zip", "dataset_member": "tables/cells.csv"}
+
+
 def choice_matrix() -> list[dict[str, str]]:
     """One bake per choice of every choice prompt (the others at their defaults), read from cookiecutter.json."""
     return [
-        {name: choice} for name, value in template_variables().items() if isinstance(value, list) for choice in value
+        {name: choice, **(CUSTOM_DATASET if choice == "custom" else {})}
+        for name, value in template_variables().items()
+        if isinstance(value, list)
+        for choice in value
     ]
 
 

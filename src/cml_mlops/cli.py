@@ -32,6 +32,8 @@ COMMANDS = {
     "labels": "cml_mlops.labels.command:labels",
     "monitor": "cml_mlops.monitoring.command:monitor",
     "report": "cml_mlops.monitoring.dashboard_command:report",
+    "config": "cml_mlops.config_command:config_group",
+    "summary": "cml_mlops.summary_command:summary",
 }
 
 

@@ -33,6 +33,19 @@ PROFILES = ("local", "ci", "prod")
 ENV_PREFIX = "CML_MLOPS_"
 PROFILE_ENV = "CML_MLOPS_PROFILE"
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Marks a setting whose empty value means something ("no checksum"): an empty variable sets it. Other empty
+# variables are ignored, since CI systems pass an unset variable (`${{ vars.X }}`) as an empty one.
+EMPTY_ENV_CLEARS = "empty_env_clears"
+
+
+def _in_range(limits: dict[str, float], *, margins: bool = False) -> dict[str, float]:
+    """Metric floors, ceilings and margins within the values the metric can take."""
+    from cml_mlops.metrics import out_of_range
+
+    problems = out_of_range(limits, margins=margins)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return limits
 
 
 class Section(BaseModel):
@@ -49,7 +62,12 @@ class ProjectSection(Section):
 class DataSection(Section):
     url: str = Field(min_length=1, description="http(s) URL, file:// URL or local path of the data set")
     member: str = Field(min_length=1, description="the CSV to use: a member of the archive, or the file")
-    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$", description="SHA-256 of the member")
+    sha256: str = Field(
+        default="",
+        pattern=r"^([0-9a-f]{64})?$",
+        description="SHA-256 of the member; empty: not verified",
+        json_schema_extra={EMPTY_ENV_CLEARS: True},
+    )
     separator: str = Field(default=",", min_length=1, max_length=1)
     encoding: str = "utf-8"
     raw_dir: Path = Path("data/raw")
@@ -164,6 +182,11 @@ class SegmentsSection(Section):
     min_rows: int = Field(default=200, ge=1, description="smaller segments are reported, not gated")
     floors: dict[str, float] = Field(default_factory=lambda: {"roc_auc": 0.6})
 
+    @field_validator("floors")
+    @classmethod
+    def _floors_in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        return _in_range(value)
+
 
 class GatesSection(Section):
     """Quality gates, all as data. Floors of losses (log_loss, brier) are ceilings."""
@@ -177,13 +200,13 @@ class GatesSection(Section):
 
     @field_validator("floors", "baseline_margin")
     @classmethod
-    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+    def _known_metrics(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         from cml_mlops.metrics import METRICS
 
         unknown = sorted(set(value) - set(METRICS))
         if unknown:
             raise ValueError(f"unknown metrics {unknown}; known: {', '.join(METRICS)}")
-        return value
+        return _in_range(value, margins=info.field_name == "baseline_margin")
 
 
 class ServingSection(Section):
@@ -335,7 +358,14 @@ class MonitoringSection(Section):
         unknown = sorted(set(value) - set(known))
         if unknown:
             raise ValueError(f"unknown metrics {unknown}; known: {', '.join(known)}")
-        return value
+        return _in_range(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from cml_mlops.cron import validate_cron
+
+        return validate_cron(value)
 
     @field_validator("positive_rate")
     @classmethod
@@ -462,6 +492,20 @@ class ProjectConfig(Section):
             return prefix + str(self.path(uri[len(prefix) :]))
         return uri
 
+    def state_paths(self) -> list[Path]:
+        """Everything the commands write under the project, relative to it (a .gitignore must cover these)."""
+        paths = [value for section in SECTIONS for value in _path_values(getattr(self, section))]
+        for uri in (self.catalog_uri(), self.tracking_uri(), self.tracking.artifact_location, self.lake.warehouse):
+            local = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else uri
+            if "://" not in local:
+                paths.append(Path(local))
+        under = []
+        for path in paths:
+            absolute = self.path(path).resolve()
+            if absolute.is_relative_to(self.root.resolve()):
+                under.append(absolute.relative_to(self.root.resolve()))
+        return sorted(set(under))
+
     def warehouse_uri(self) -> str:
         """The warehouse location as a URI: a plain relative folder is placed under the project root."""
         warehouse = self.lake.warehouse
@@ -483,6 +527,18 @@ SECTIONS = {
     for name, field in ProjectConfig.model_fields.items()
     if isinstance(field.annotation, type) and issubclass(field.annotation, Section)
 }
+
+
+def _path_values(model: BaseModel) -> list[Path]:
+    """The Path settings of a section and its subsections."""
+    found: list[Path] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, Path):
+            found.append(value)
+        elif isinstance(value, BaseModel):
+            found += _path_values(value)
+    return found
 
 
 def env_name(section: str, field: str) -> str:
@@ -509,7 +565,7 @@ def load_config(
     """Read, layer and validate the project config; raise ConfigError with every problem listed."""
     env = os.environ if environ is None else environ
     root = find_project_root(project_dir)
-    raw = _read_yaml(root / CONFIG_FILENAME)
+    raw = read_yaml(root / CONFIG_FILENAME)
     profiles = raw.pop("profiles", {}) or {}
     if not isinstance(profiles, dict):
         raise ConfigError(f"{CONFIG_FILENAME}: 'profiles' must be a mapping of profile name to overrides")
@@ -531,14 +587,45 @@ def load_config(
         raise ConfigError(f"{root / CONFIG_FILENAME} (profile {chosen}): {problems}") from None
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error, not "the last one wins"."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (the earlier value would be ignored)", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); save it as UTF-8"
+        ) from None
+    try:
+        content = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {_one_line(exc)}") from None
     if not isinstance(content, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     return content
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message as one line: the problem and where it is."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -568,10 +655,20 @@ def _reject_secrets_in_file(merged: dict[str, Any]) -> None:
 
 
 def _apply_environment(merged: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Variables override the file. An empty variable sets only a setting whose empty value means something
+    (`CML_MLOPS_DATA_SHA256=""`: no checksum); elsewhere it is ignored, as CI passes unset variables as empty."""
     result = {key: (dict(value) if isinstance(value, dict) else value) for key, value in merged.items()}
     for section, model in SECTIONS.items():
         for field in model.model_fields:
             value = env.get(env_name(section, field))
-            if value is not None and value != "":
+            if env_overrides(section, field, value):
                 result.setdefault(section, {})[field] = value
     return result
+
+
+def env_overrides(section: str, field: str, value: str | None) -> bool:
+    """Whether a variable's `value` overrides `section.field`: non-empty, or empty where empty means something."""
+    if value is None:
+        return False
+    extra = SECTIONS[section].model_fields[field].json_schema_extra
+    return value != "" or (isinstance(extra, dict) and bool(extra.get(EMPTY_ENV_CLEARS)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +51,33 @@ METRICS: dict[str, Metric] = {
         Metric("f1", True, True, _on_labels(skm.f1_score)),
     )
 }
+# The values each metric can take: a floor or ceiling outside them is a typo (0.75 meant, 75 written).
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "roc_auc": (0.0, 1.0),
+    "pr_auc": (0.0, 1.0),
+    "log_loss": (0.0, float("inf")),
+    "brier": (0.0, 1.0),
+    "lift_top_decile": (0.0, float("inf")),
+    "accuracy": (0.0, 1.0),
+    "precision": (0.0, 1.0),
+    "recall": (0.0, 1.0),
+    "f1": (0.0, 1.0),
+    "ece": (0.0, 1.0),  # expected calibration error (monitoring)
+}
+
+
+def out_of_range(limits: Mapping[str, float], *, margins: bool = False) -> list[str]:
+    """The `metric: value` limits outside the values the metric can take (margins: at most the range's width)."""
+    problems = []
+    for name, value in limits.items():
+        low, high = METRIC_RANGES.get(name, (float("-inf"), float("inf")))
+        if margins:
+            low, high = 0.0, high - low
+        if not low <= value <= high:
+            problems.append(f"{name} {value} is outside [{low:g}, {high:g}]")
+    return problems
+
+
 # Selection and gate metrics must rank models: accuracy does not on imbalanced data (all "no" scores ~88%).
 RANKING_METRICS = tuple(name for name in METRICS if name != "accuracy")
 

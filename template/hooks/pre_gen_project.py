@@ -148,6 +148,8 @@ def validate(values: dict[str, str]) -> list[str]:
         "project name slug", v["__project_slug"], r"[a-z][a-z0-9-]*", "lowercase letters, digits and hyphens"
     )
     problems += check_pattern("dataset_preset", v["dataset_preset"], r"bank-marketing|custom", "a listed choice")
+    if v["dataset_preset"] == "custom" and not (v["dataset_url"] and v["dataset_member"]):
+        problems.append("dataset_url and dataset_member: the custom preset has no default data set; give both")
     problems += check_text("dataset_url", v["dataset_url"], max_length=500)
     problems += check_pattern(
         "dataset_url",
@@ -159,10 +161,12 @@ def validate(values: dict[str, str]) -> list[str]:
     problems += check_pattern(
         "dataset_member",
         v["dataset_member"],
-        r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.(csv|txt)",
-        "a plain .csv file name",
+        r"([A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*\.(csv|txt)",
+        "a .csv file name, or its path inside the zip (folder/file.csv)",
     )
-    problems += check_pattern("dataset_sha256", v["dataset_sha256"], r"[0-9a-f]{64}", "64 hex digits", allow_empty=True)
+    problems += check_pattern(
+        "dataset_sha256", v["dataset_sha256"], r"[0-9a-f]{64}|none|-", "64 hex digits, or none", allow_empty=True
+    )
     if len(v["csv_separator"]) != 1 or v["csv_separator"] not in ",;|\t:":
         problems.append(f"csv_separator {v['csv_separator']!r} must be one of , ; | : or a tab")
     problems += check_pattern(

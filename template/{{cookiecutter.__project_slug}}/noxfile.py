@@ -6,7 +6,6 @@ failed check can be reproduced with the same command. `nox --list` shows them al
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -19,9 +18,10 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
-# `reports.dir` of cml-mlops.yaml (a test keeps them equal): the workflows upload from here.
+# `reports.dir` of cml-mlops.yaml (a test keeps them equal): the workflows upload from here and download to here.
 REPORTS = ROOT / "reports"
 SUMMARY = ROOT / "build" / "summary.md"
+ALERT = REPORTS / "monitoring" / "alert.md"  # written by `cml-mlops summary alert` with the monitoring report
 ALERT_TITLE = "Monitoring checks failed"
 
 # The `cml-mlops` commands behind each lifecycle session, in order.
@@ -85,7 +85,7 @@ def train_gate(session: nox.Session) -> None:
     try:
         run_steps(session)
     finally:  # also when the gate fails: the summary explains why
-        write_summary(started)
+        session.run("cml-mlops", "summary", "training", "--since", str(started), "--output", str(SUMMARY))
 
 
 @nox.session
@@ -109,8 +109,9 @@ def monitor(session: nox.Session) -> None:
     checks, dashboard = STEPS["monitor"]
     try:
         session.run("cml-mlops", *checks)
-    finally:  # the dashboard shows what failed, so it is drawn either way
+    finally:  # the dashboard and the issue text show what failed, so they are written either way
         session.run("cml-mlops", *dashboard)
+        session.run("cml-mlops", "summary", "alert")
 
 
 @nox.session
@@ -135,9 +136,9 @@ def comment(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def alert(session: nox.Session) -> None:
     """Open the monitoring issue, or comment on the open one (never a second); needs the gh CLI and GH_TOKEN."""
-    body = ROOT / "build" / "alert.md"
-    body.parent.mkdir(parents=True, exist_ok=True)
-    body.write_text(alert_text(), encoding="utf-8")
+    body = ALERT
+    if not body.is_file():
+        session.error(f"{body.relative_to(ROOT)} is missing: run `nox -s monitor` first")
     found = session.run(
         "gh", "issue", "list", "--state", "open", "--search", f'"{ALERT_TITLE}" in:title', "--json", "number,title",
         "--jq", f'.[] | select(.title == "{ALERT_TITLE}") | .number',
@@ -158,50 +159,3 @@ def dispatch_retrain(session: nox.Session) -> None:
     if status != "alert":
         session.skip(f"monitoring status {status!r}: retraining is for alerts only")
     session.run("gh", "workflow", "run", "retrain.yml", external=True)
-
-
-def write_summary(started: float) -> None:
-    """build/summary.md from this run's reports (older ones are ignored), and the GitHub job summary if any."""
-    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
-    SUMMARY.write_text(summary_text(started), encoding="utf-8")
-    job_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if job_summary:
-        with open(job_summary, "a", encoding="utf-8") as handle:
-            handle.write(SUMMARY.read_text(encoding="utf-8"))
-
-
-def fresh(path: Path, started: float) -> bool:
-    return path.is_file() and path.stat().st_mtime >= started
-
-
-def summary_text(started: float) -> str:
-    training = REPORTS / "training.json"
-    if not fresh(training, started):
-        return "## Training did not finish\n\nNo model was trained: see the job log.\n"
-    result = json.loads(training.read_text(encoding="utf-8"))
-    lines = [
-        f"## Training: {result['model_name']} v{result['model_version']}",
-        "",
-        f"Trained on `{result['table']}` snapshot {result['snapshot_id']}; "
-        f"decision threshold {number(result['threshold'])}.",
-        "",
-        "| test metric | value |",
-        "|---|---:|",
-        *(f"| {name} | {number(value)} |" for name, value in result["test_metrics"].items()),
-        "",
-    ]
-    gate = REPORTS / "gate" / f"gate-v{result['model_version']}.md"
-    lines.append(gate.read_text(encoding="utf-8") if fresh(gate, started) else "## Quality gate did not run\n")
-    return "\n".join(lines)
-
-
-def number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
-
-
-def alert_text() -> str:
-    run = "/".join(os.environ.get(name, "") for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY"))
-    link = f"{run}/actions/runs/{os.environ['GITHUB_RUN_ID']}" if os.environ.get("GITHUB_RUN_ID") else "a local run"
-    report = REPORTS / "monitoring" / "monitoring.md"
-    details = report.read_text(encoding="utf-8") if report.is_file() else "The checks did not write a report."
-    return f"Monitoring checks failed in {link} (the dashboard is attached to the run as an artifact).\n\n{details}\n"

@@ -14,7 +14,7 @@ import pytest
 from cml_mlops.cli import cli
 from cml_mlops.cml.amp import load_amp_file
 from cml_mlops.cml.jobs import load_jobs_file
-from cml_mlops.cml.steps import StepFailed, run_steps, step_command
+from cml_mlops.cml.steps import JobStepFailed, run_steps, step_command
 from cml_mlops.monitoring.job import MONITOR_STEP, REPORT_STEP
 
 
@@ -33,7 +33,7 @@ def test_steps_run_in_order_and_stop_at_the_first_failure(baked_project: Path, b
         ["contract", "draft", str(tmp_path / "missing.csv")],
         ["contract", "draft", str(csv), "--output", str(last)],
     ]
-    with pytest.raises(StepFailed) as caught:
+    with pytest.raises(JobStepFailed) as caught:
         run_steps(steps, profile="local", project_dir=baked_project)
     message = str(caught.value)
     assert "`cml-mlops contract draft" in message and "missing.csv` exited with code 2" in message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -100,6 +101,7 @@ def test_a_custom_project_gets_a_working_contract(tmp_path: Path) -> None:
         tmp_path,
         project_name="Tumour Study",
         dataset_preset="custom",
+        dataset_url="https://example.org/cells.zip",
         dataset_member="cells.csv",
         csv_separator=",",
         target_column="diagnosis",
@@ -117,6 +119,11 @@ def test_a_custom_project_gets_a_working_contract(tmp_path: Path) -> None:
     assert refused.exit_code == 1 and "--force" in refused.output  # the placeholder contract is there
     result = runner.invoke(contract, [*args, "--force"], obj=CliState(project_dir=project))
     assert result.exit_code == 0, result.output
+    # formatted with the project's own ruff settings: its lint passes right after the draft
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    for check in (["check", "--no-cache"], ["format", "--no-cache", "--check"]):
+        linted = subprocess.run([ruff, *check, str(output)], cwd=project, capture_output=True, text=True, check=False)
+        assert linted.returncode == 0, linted.stdout + linted.stderr
     sys.path.insert(0, str(project / "src"))
     try:
         features = importlib.import_module("tumour_study.features")

@@ -46,7 +46,7 @@ def test_bad_settings_are_refused_naming_the_key(
 ) -> None:
     path = project_dir / "cml-mlops.yaml"
     content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    content[section].update(override)
+    content.setdefault(section, {}).update(override)
     path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_config(project_dir, environ={})

@@ -19,6 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10
     import tomli as tomllib
 
+from ci.lifecycle import REPO_ROOT
 from tests.conftest import bake
 from tests.template.bakery import (
     LEFTOVER_MARKUP,
@@ -104,7 +105,8 @@ def test_the_generated_code_passes_its_own_linter(matrix_bake: tuple[Path, dict]
 def test_the_projects_own_tests_pass_inside_the_bake(matrix_bake: tuple[Path, dict], tmp_path: Path) -> None:
     # On a copy: running tests leaves caches that the file checks of the shared bake must not see.
     project = Path(shutil.copytree(matrix_bake[0], tmp_path / "project"))
-    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    # Right after generation, offline: no PYTHONPATH (pytest's own config finds src/), no package index.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"PIP_NO_INDEX": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
         cwd=project,
@@ -115,3 +117,20 @@ def test_the_projects_own_tests_pass_inside_the_bake(matrix_bake: tuple[Path, di
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+def test_the_projects_library_is_this_checkout(matrix_bake: tuple[Path, dict]) -> None:
+    """The bake's requirement points at this checkout, and the interpreter that runs its tests imports it from here."""
+    project, _ = matrix_bake
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["tool"]["pytest"]["ini_options"]["pythonpath"] == ["src"]
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    found = subprocess.run(
+        [sys.executable, "-c", "import cml_mlops; print(cml_mlops.__file__)"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(found).resolve().is_relative_to(REPO_ROOT / "src"), found

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.exceptions import FailedHookException
 
+from ci.lifecycle import CUSTOM_DATASET
 from tests.conftest import bake
 from tests.template.bakery import generated_files, rendered_defaults, template_variables
 
@@ -57,7 +58,8 @@ def test_every_prompt_changes_the_output(prompt: str, default_output: dict[str, 
     defaults = rendered_defaults()
     value = alternative_value(prompt, template_variables()[prompt], defaults[prompt])
     assert value != defaults[prompt]
-    changed = generated_files(bake(tmp_path, **{prompt: value}))
+    extra = CUSTOM_DATASET if value == "custom" else {}  # the custom preset has no default data set
+    changed = generated_files(bake(tmp_path, **{**extra, prompt: value}))
     assert changed != default_output, f"prompt {prompt}={value!r} does not change the generated project"
 
 
@@ -72,6 +74,7 @@ BAD_INPUTS = [
     ("dataset_url", "https://x.org/a b.zip", "dataset_url"),
     ("dataset_member", "../../etc/passwd", "dataset_member"),
     ("dataset_member", "data.parquet", "dataset_member"),
+    ("dataset_member", "tables/../../x.csv", "dataset_member"),
     ("dataset_sha256", "abc123", "64 hex"),
     ("csv_separator", ";;", "csv_separator"),
     ("csv_separator", '"', "csv_separator"),

@@ -19,10 +19,9 @@ import urllib3
 
 from cml_mlops.cml.client import RETRY_STATUSES, CmlClient, backoff_delay
 from cml_mlops.cml.errors import CmlApiError
+from cml_mlops.json_types import JsonDict
 
 log = logging.getLogger(__name__)
-
-JsonDict = dict[str, Any]
 
 
 def _as_dict(result: Any) -> JsonDict:

@@ -29,11 +29,11 @@ class AmpSpecError(CmlMlopsError):
     """The AMP spec is missing, not YAML, or has fields or tasks CML would not understand."""
 
 
-class _Strict(BaseModel):
+class _StrictAmpModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class EnvironmentVariable(_Strict):
+class EnvironmentVariable(_StrictAmpModel):
     default: str = ""
     description: str = ""
     required: bool = False
@@ -44,14 +44,14 @@ class EnvironmentVariable(_Strict):
         return "" if value is None else str(value) if isinstance(value, (int, float, bool)) else value
 
 
-class Runtime(_Strict):
+class Runtime(_StrictAmpModel):
     editor: str = Field(min_length=1)
     kernel: str = Field(min_length=1)
     edition: str = Field(min_length=1)
     addons: list[str] = Field(default_factory=list)
 
 
-class _Task(_Strict):
+class _Task(_StrictAmpModel):
     short_summary: str = ""
     long_summary: str = ""
 
@@ -84,12 +84,12 @@ class RunJob(_Task):
     arguments: str = ""
 
 
-class Resources(_Strict):
+class Resources(_StrictAmpModel):
     cpu: float = Field(gt=0)
     memory: float = Field(gt=0)
 
 
-class ReplicationPolicy(_Strict):
+class ReplicationPolicy(_StrictAmpModel):
     type: Literal["fixed"]
     num_replicas: int = Field(ge=1)
 
@@ -104,7 +104,7 @@ class CreateModel(_Task):
     default_replication_policy: ReplicationPolicy | None = None
 
 
-class Example(_Strict):
+class Example(_StrictAmpModel):
     request: dict[str, Any]
     response: Any = None
 
@@ -144,7 +144,7 @@ Task = Annotated[
 ]
 
 
-class AmpSpec(_Strict):
+class AmpSpec(_StrictAmpModel):
     name: str = Field(min_length=1)
     description: str = Field(min_length=1)
     author: str = Field(min_length=1)

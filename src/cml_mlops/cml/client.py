@@ -18,10 +18,10 @@ import requests
 
 from cml_mlops.cml.errors import CmlApiError
 from cml_mlops.errors import ConfigError
+from cml_mlops.json_types import JsonDict
 
 log = logging.getLogger(__name__)
 
-JsonDict = dict[str, Any]
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 

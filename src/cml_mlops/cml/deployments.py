@@ -17,15 +17,14 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from cml_mlops.cml.api import CmlApi
 from cml_mlops.cml.client import CmlClient
 from cml_mlops.cml.errors import CmlApiError
+from cml_mlops.json_types import JsonDict
 
 log = logging.getLogger(__name__)
 
-JsonDict = dict[str, Any]
 SOURCE_TAG = "cml_mlops.source"
 BUILD_COMMENT_PREFIX = "cml-mlops: "
 BUILT = "built"

@@ -11,14 +11,12 @@ import logging
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
 
 from cml_mlops.cml.errors import CmlApiError
 from cml_mlops.errors import CmlMlopsError
+from cml_mlops.json_types import JsonDict
 
 log = logging.getLogger(__name__)
-
-JsonDict = dict[str, Any]
 
 
 class PollTimeout(CmlMlopsError):

@@ -20,7 +20,7 @@ from cml_mlops.errors import CmlMlopsError
 DEFAULT_PROFILE = "prod"
 
 
-class StepFailed(CmlMlopsError):
+class JobStepFailed(CmlMlopsError):
     """A step of a job script exited non-zero; the steps after it did not run."""
 
 
@@ -34,7 +34,7 @@ def step_command(step: Sequence[str], *, profile: str | None = None, project_dir
 def run_steps(
     steps: Sequence[Sequence[str]], *, profile: str | None = None, project_dir: Path | None = None
 ) -> list[str]:
-    """Run each `cml-mlops` step in order; StepFailed (naming the step and the skipped ones) at the first failure.
+    """Run each `cml-mlops` step in order; JobStepFailed (naming the step and the skipped ones) at the first failure.
 
     Returns the steps run, as text. Output goes straight to this process's stdout/stderr (the job's log).
     """
@@ -48,6 +48,6 @@ def run_steps(
         if code != 0:
             skipped = ["cml-mlops " + shlex.join(s) for s in steps[index + 1 :]]
             after = f"; not run: {', '.join(skipped)}" if skipped else ""
-            raise StepFailed(f"`{text}` exited with code {code}{after}")
+            raise JobStepFailed(f"`{text}` exited with code {code}{after}")
         done.append(text)
     return done

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import click
 
-from cml_mlops.cli_support import CleanErrorsGroup, CliState
+from cml_mlops.cli_support import CleanErrorsGroup, CliState, pass_config
 from cml_mlops.config import ProjectConfig, find_project_root
-from cml_mlops.contracts.draft import draft_from_csv
+from cml_mlops.contracts.draft import draft_from_csv, loaded_contract
+from cml_mlops.contracts.examples import END, START, contract_model, render_examples, write_examples
 from cml_mlops.errors import ConfigError
+from cml_mlops.project import load_feature_spec, load_project_module
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,46 @@ def draft(
         click.echo(source, nl=False)
     else:
         click.echo(f"wrote {output}: review every rule, then bump CONTRACT_VERSION when you change one")
+        _refresh_readme(output, source)
+
+
+@contract.command("examples")
+@click.option("--write", is_flag=True, help="Rewrite the examples block of the project's README.md.")
+@pass_config
+def examples(config: ProjectConfig, write: bool) -> None:
+    """The README's usage examples (curl, example row, a drifted newbatch), rendered from the project's contract."""
+    model, target = contract_model(load_project_module(config, "contracts"))
+    try:
+        inputs: tuple[str, ...] | None = load_feature_spec(config).inputs(
+            use_leakage_columns=config.features.use_leakage_columns
+        )
+    except ConfigError:
+        inputs = None  # no usable FEATURES yet: every column of the contract
+    block = render_examples(model, target, inputs=inputs, port=config.serving.port)
+    if not write:
+        click.echo(block)
+        return
+    readme = config.root / "README.md"
+    if not readme.is_file() or not write_examples(readme, block):
+        raise ConfigError(f"{readme} has no examples block ({START.split(' (')[0]} ... {END}) to rewrite")
+    click.echo(f"wrote the examples of {readme.name} from {config.project.package}.contracts")
+
+
+def _refresh_readme(output: Path, source: str) -> None:
+    """A draft written to the project's contract module: its README's examples follow the new contract."""
+    state = click.get_current_context().find_object(CliState) or CliState()
+    try:
+        config = state.config()
+    except ConfigError:
+        return  # outside a project
+    readme = config.root / "README.md"
+    if output.resolve() != contract_module_path(config).resolve() or not readme.is_file():
+        return
+    with loaded_contract(source) as module:
+        model, target = contract_model(module)
+        block = render_examples(model, target, port=config.serving.port)
+    if write_examples(readme, block):
+        click.echo(f"updated the examples of {readme.name} from the drafted contract")
 
 
 def project_defaults() -> DraftDefaults:

@@ -59,7 +59,7 @@ def _decode_error_message(path: Path, encoding: str) -> str:
     where = f" at byte {offset} (line {line})" if offset is not None else ""
     return (
         f"{path}: not valid {encoding}{where}; set the file's encoding "
-        "(data.encoding in cml-mlops.yaml, or --encoding), e.g. latin-1 or cp1252"
+        "(data.encoding in cml-mlops.yaml, or CML_MLOPS_DATA_ENCODING), e.g. latin-1 or cp1252"
     )
 
 
@@ -103,7 +103,7 @@ def _check_separator(path: Path, frame: pd.DataFrame, separator: str) -> None:
         hint = ", ".join(repr(candidate) for candidate in found)
         raise DataFormatError(
             f"{path}: wrong separator? header has no {separator!r} but holds {hint} "
-            f"(header: {_shorten(header)}); set data.separator in cml-mlops.yaml or --separator"
+            f"(header: {_shorten(header)}); set data.separator in cml-mlops.yaml (or CML_MLOPS_DATA_SEPARATOR)"
         )
 
 

@@ -26,12 +26,15 @@ import pandera.pandas as pa
 
 from cml_mlops.config import FeaturesSection
 from cml_mlops.contracts.csv_reader import read_raw_csv
+from cml_mlops.contracts.dataset_rules import max_duplicate_share_for, min_rows_for, positive_rate_band_for
+from cml_mlops.contracts.python_format import ruff_format
 from cml_mlops.contracts.runner import validate_frame
+from cml_mlops.contracts.value_patterns import calendar, sentinels, without_sentinels
 from cml_mlops.errors import ContractViolation, DataFormatError
 from cml_mlops.leakage import find_suspects
 from cml_mlops.reports.files import write_text_atomic
 
-DRAFT_VERSION = "0.1.0"
+DRAFT_VERSION = "1.0.0"  # the first reviewed contract is 1.0.0; every change of a rule bumps it
 LINE_LENGTH = 110
 INDENT = "    "
 _INT = re.compile(r"[+-]?[0-9]+")
@@ -41,7 +44,7 @@ _INT64 = np.iinfo(np.int64)
 # inside the class body (and in annotations, which pandera evaluates with the class namespace).
 _MODULE_NAMES = {
     "annotations", "pd", "pa", "Series", "CONTRACT_VERSION", "TARGET", "POSITIVE_LABEL", "LABELS",
-    "MIN_ROWS", "POSITIVE_RATE_BAND", "MAX_DUPLICATE_SHARE", "LEAKAGE",
+    "MIN_ROWS", "POSITIVE_RATE_BAND", "MAX_DUPLICATE_SHARE", "LEAKAGE", "dataset_rules",
 }  # fmt: skip
 _RESERVED = (
     set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | set(dir(pa.DataFrameModel)) | _MODULE_NAMES
@@ -61,6 +64,7 @@ class ColumnRule:
     categories: tuple[str, ...] = ()
     constant: str | None = None
     distinct: int = 0
+    notes: tuple[str, ...] = ()  # review comments written above the field (sentinels, completed calendars)
 
 
 def draft_contract(
@@ -131,6 +135,7 @@ def draft_from_csv(
     source = draft_contract(
         frame, target=target, positive_label=positive_label, max_categories=max_categories, source=path.name
     )
+    source, _ = ruff_format(source, output if output is not None else Path.cwd() / "contracts.py")
     with loaded_contract(source) as module:
         # A draft that rejects its own sample is a bug here, not a data problem: never write it.
         report = validate_frame(frame, module.RawDataset)
@@ -195,23 +200,48 @@ def _column_rules(frame: pd.DataFrame, target: str, labels: tuple[str, str], max
         if name == target:
             rules.append(ColumnRule(name, attribute, "target", False, categories=labels, constant="LABELS"))
         elif len(present) and present.str.fullmatch(_INT.pattern).all() and _fits_int64(present):
-            integers = [int(value) for value in present]
-            low, high = _int_bounds(min(integers), max(integers))
-            rules.append(ColumnRule(name, attribute, "int", nullable, low, high))
+            rules.append(_numeric_rule(name, attribute, "int", nullable, present))
         elif len(present) and present.str.fullmatch(_FLOAT.pattern).all() and _finite(present):
-            numbers = present.astype(float)
-            low_float, high_float = _float_bounds(float(numbers.min()), float(numbers.max()))
-            rules.append(ColumnRule(name, attribute, "float", nullable, low_float, high_float))
+            rules.append(_numeric_rule(name, attribute, "float", nullable, present))
         else:
             distinct = sorted(set(present))
             if distinct and len(distinct) <= max_categories:
                 constant = _unique(f"{attribute.upper()}_VALUES", constants)
-                rules.append(
-                    ColumnRule(name, attribute, "category", nullable, categories=tuple(distinct), constant=constant)
-                )
+                rules.append(_category_rule(name, attribute, nullable, distinct, constant))
             else:
                 rules.append(ColumnRule(name, attribute, "text", nullable, distinct=len(distinct)))
     return rules
+
+
+def _numeric_rule(name: str, attribute: str, kind: str, nullable: bool, present: pd.Series) -> ColumnRule:
+    """A range that follows the data apart from sentinel codes, which it admits exactly and names in a comment."""
+    found = sentinels(present)
+    values = without_sentinels(present.astype(float), found)
+    low, high = float(values.min()), float(values.max())
+    if kind == "int":
+        int_bounds = _int_bounds(int(low), int(high))
+        # a column whose minimum is 1 (a count of contacts, a day of the month) gets no bound below 1
+        bounds: tuple[float | int, float | int] = (1 if low == 1 else int_bounds[0], int_bounds[1])
+    else:
+        bounds = _float_bounds(low, high)
+    for sentinel in found:
+        code = int(sentinel.value) if kind == "int" else sentinel.value
+        bounds = (min(bounds[0], code), max(bounds[1], code))
+    notes = tuple(
+        f"sentinel? {sentinel.describe()}: a code for missing / not applicable; the range admits it"
+        for sentinel in found
+    )
+    return ColumnRule(name, attribute, kind, nullable, bounds[0], bounds[1], notes=notes)
+
+
+def _category_rule(name: str, attribute: str, nullable: bool, distinct: list[str], constant: str) -> ColumnRule:
+    """The values seen, or every member of the calendar set they belong to (in calendar order)."""
+    found = calendar(distinct)
+    if found is None:
+        return ColumnRule(name, attribute, "category", nullable, categories=tuple(distinct), constant=constant)
+    return ColumnRule(
+        name, attribute, "category", nullable, categories=found.members, constant=constant, notes=(found.describe(),)
+    )
 
 
 def _attribute_names(names: list[str], target: str) -> dict[str, str]:
@@ -299,22 +329,6 @@ def _typed(frame: pd.DataFrame, rules: list[ColumnRule]) -> pd.DataFrame:
     return pd.DataFrame(typed, index=frame.index)
 
 
-def _round_significant(value: float, digits: int, *, up: bool) -> float:
-    exponent = math.floor(math.log10(value)) - digits + 1
-    step = 10.0**exponent
-    rounded = (math.ceil(value / step) if up else math.floor(value / step)) * step
-    return round(rounded, max(0, -exponent))
-
-
-def _min_rows(rows: int) -> int:
-    """A tenth of the sample, rounded down to two significant digits: a full extract is usually larger."""
-    tenth = rows // 10
-    if tenth < 1:
-        return 1
-    step = 10 ** max(0, len(str(tenth)) - 2)
-    return tenth // step * step
-
-
 def _render(
     rules: list[ColumnRule],
     *,
@@ -328,11 +342,8 @@ def _render(
     source: str,
 ) -> str:
     dataset_class = class_name.removesuffix("Record") + "Dataset" if class_name != "Record" else "Dataset"
-    band = (
-        _round_significant(positive_rate / 2, 2, up=False),
-        min(1.0, _round_significant(positive_rate * 2, 2, up=True)),
-    )
-    max_duplicates = min(1.0, max(0.01, math.ceil(duplicate_share * 150) / 100))
+    band = positive_rate_band_for(positive_rate)
+    max_duplicates = max_duplicate_share_for(duplicate_share)
     summary = (
         f"`{class_name}` holds the row-level rules (types, nulls, categories, ranges): the lake takes its column "
         "types from it, training and serving validate inputs with it, and hypothesis generates test frames from "
@@ -341,7 +352,8 @@ def _render(
     )
     review = (
         "Every rule below only describes the sample: review them (units, valid ranges, the categories the data's "
-        "documentation lists) and bump CONTRACT_VERSION when you change one."
+        "documentation lists) and bump CONTRACT_VERSION when you change one. A unit, given as "
+        'pa.Field(..., metadata={"unit": "days"}), labels the EDA report\'s axes.'
     )
     lines = [
         f'"""Data contract drafted by `cml-mlops contract draft` from {_docstring_safe(source)} ({rows:,} rows).',
@@ -355,6 +367,7 @@ def _render(
         "",
         "import pandas as pd",
         "import pandera.pandas as pa",
+        "from cml_mlops.contracts import dataset_rules",  # third-party in the generated project
         "from pandera.typing import Series",
         "",
         f"CONTRACT_VERSION = {_literal(DRAFT_VERSION)}",
@@ -365,13 +378,14 @@ def _render(
     ]
     for rule in rules:
         if rule.kind == "category" and rule.constant:
+            lines += [f"# {note}" for note in rule.notes]
             lines += _assignment(rule.constant, list(rule.categories))
     lines += _assignment("LABELS", list(labels))
     lines += [
         "",
         f"# Data-set rules, from the sample: {rows:,} rows, {positive_rate:.1%} positives, "
         f"{duplicate_share:.1%} duplicate rows.",
-        f"MIN_ROWS = {_number(_min_rows(rows))}",
+        f"MIN_ROWS = {_number(min_rows_for(rows))}",
         f"POSITIVE_RATE_BAND = ({band[0]!r}, {band[1]!r})",
         f"MAX_DUPLICATE_SHARE = {max_duplicates!r}",
         "",
@@ -396,30 +410,27 @@ def _render(
 
 def _dataset_class(dataset_class: str, class_name: str) -> list[str]:
     return f'''class {dataset_class}({class_name}):
-    """A whole raw data set: the row rules plus size, class balance and duplicate rules."""
+    """A whole raw data set: the row rules plus the library's size, class balance and duplicate rules."""
 
     @pa.dataframe_check
     def enough_rows(cls, frame: pd.DataFrame) -> bool:
         """At least MIN_ROWS rows (a header-only file fails here)."""
-        return len(frame) >= MIN_ROWS
+        return dataset_rules.enough_rows(frame, MIN_ROWS)
 
     @pa.dataframe_check
     def positive_rate_in_band(cls, frame: pd.DataFrame) -> bool:
-        """The share of positives lies in POSITIVE_RATE_BAND (an empty frame is enough_rows' failure)."""
-        if frame.empty:
-            return True
-        rate = float((frame[TARGET] == POSITIVE_LABEL).mean())
-        return POSITIVE_RATE_BAND[0] <= rate <= POSITIVE_RATE_BAND[1]
+        """The share of positives lies in POSITIVE_RATE_BAND."""
+        return dataset_rules.positive_rate_in_band(frame, TARGET, POSITIVE_LABEL, POSITIVE_RATE_BAND)
 
     @pa.dataframe_check
     def few_duplicates(cls, frame: pd.DataFrame) -> bool:
         """At most MAX_DUPLICATE_SHARE of the rows repeat an earlier row."""
-        return float(frame.duplicated().mean()) <= MAX_DUPLICATE_SHARE if len(frame) else True'''.split("\n")
+        return dataset_rules.few_duplicates(frame, MAX_DUPLICATE_SHARE)'''.split("\n")
 
 
 def _field(rule: ColumnRule) -> list[str]:
     arguments: list[str] = []
-    comment: list[str] = []
+    comment: list[str] = [f"{INDENT}# {note}" for note in rule.notes if rule.kind != "category"]
     if rule.kind == "target":
         annotation, arguments = "str", ["isin=LABELS", "alias=TARGET"]
     elif rule.kind in ("int", "float"):
@@ -431,7 +442,7 @@ def _field(rule: ColumnRule) -> list[str]:
         if rule.kind == "category":
             arguments.append(f"isin={rule.constant}")
         else:
-            comment = [f"{INDENT}# free text: {rule.distinct:,} distinct values in the sample"]
+            comment += [f"{INDENT}# free text: {rule.distinct:,} distinct values in the sample"]
     if rule.kind != "target":
         if rule.nullable:
             arguments.append("nullable=True")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from cml_mlops.cml.api import CmlApi
 from cml_mlops.cml.connect import Workspace, connect, workspace
@@ -25,10 +24,9 @@ from cml_mlops.deploy.cml_report import deploy_report, write_deploy_report
 from cml_mlops.deploy.cml_run import CmlDeployRun, RunSettings, check_prediction
 from cml_mlops.deploy.smoke import smoke_record
 from cml_mlops.errors import CmlMlopsError, ConfigError
+from cml_mlops.json_types import JsonDict
 from cml_mlops.registry import get_version
 from cml_mlops.tracking import MODEL_ARTIFACT, Tag, configure_mlflow
-
-JsonDict = dict[str, Any]
 
 
 def split_request(record: JsonDict) -> JsonDict:

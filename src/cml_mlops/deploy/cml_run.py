@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from cml_mlops.cml.deployments import (
     ACTIVE,
@@ -32,14 +31,14 @@ from cml_mlops.cml.model_service import ModelAnswer, ModelServiceClient, ModelSe
 from cml_mlops.cml.polling import PollSettings, poll
 from cml_mlops.deploy.base import DeployError
 from cml_mlops.errors import CmlMlopsError
+from cml_mlops.json_types import JsonDict
 
 log = logging.getLogger(__name__)
 
-JsonDict = dict[str, Any]
 NOT_RUNNING = frozenset({"stopped", "failed"})
 
 
-class StepFailed(CmlMlopsError):
+class CmlStatusFailed(CmlMlopsError):
     """A CML object reached a final status that is a failure (build failed, deployment failed...)."""
 
 
@@ -66,7 +65,7 @@ class Ledger:
 
 
 @dataclass
-class RunResult:
+class CmlDeployResult:
     model: JsonDict
     build: JsonDict
     deployment: JsonDict
@@ -127,7 +126,7 @@ class CmlDeployRun:
         self._stopped: set[str] = set()  # previous deployments this run stopped
         self._listed_builds: set[str] = set()  # builds read at the start
 
-    def execute(self) -> RunResult:
+    def execute(self) -> CmlDeployResult:
         try:
             return self._steps()
         except BaseException as exc:
@@ -138,7 +137,7 @@ class CmlDeployRun:
 
     # -- the steps -------------------------------------------------------------------------------------------
 
-    def _steps(self) -> RunResult:
+    def _steps(self) -> CmlDeployResult:
         name, objects = self.settings.model_name, self.objects
         self.step = "register the version in the CML Model Registry"
         registered, version = objects.register(name, self.source)
@@ -170,7 +169,7 @@ class CmlDeployRun:
                 self._stopped.add(old["id"])
                 self.ledger.stopped.append(f"deployment {old['id']} ({self._describe(old)}): {stopped.get('status')}")
         self.step = "done"
-        return RunResult(model, build, deployment, registered["model_id"], version.obj, answer)
+        return CmlDeployResult(model, build, deployment, registered["model_id"], version.obj, answer)
 
     def _build(self, model_id: str, builds: list[JsonDict], version_id: str) -> JsonDict:
         comment = self.source.build_comment
@@ -195,7 +194,7 @@ class CmlDeployRun:
             self.settings.build_poll, build["id"],
         )  # fmt: skip
         if final.get("status") != BUILT:
-            raise StepFailed(f"model build {build['id']} ended with status {final.get('status')!r}")
+            raise CmlStatusFailed(f"model build {build['id']} ended with status {final.get('status')!r}")
         return final
 
     def _deployment(self, model_id: str, build: JsonDict, listed: list[JsonDict] | None) -> JsonDict:
@@ -229,7 +228,7 @@ class CmlDeployRun:
             self.settings.deploy_poll, deployment["id"],
         )  # fmt: skip
         if final.get("status") != DEPLOYED:
-            raise StepFailed(f"deployment {deployment['id']} ended with status {final.get('status')!r}")
+            raise CmlStatusFailed(f"deployment {deployment['id']} ended with status {final.get('status')!r}")
         return final
 
     def _smoke(self, model: JsonDict) -> ModelAnswer:

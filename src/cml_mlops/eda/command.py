@@ -13,7 +13,7 @@ from cml_mlops.config import ProjectConfig
 from cml_mlops.eda.report import EdaReport, build_eda_report, write_eda_report
 from cml_mlops.errors import LakeError
 from cml_mlops.lake import open_lake
-from cml_mlops.project import load_feature_spec
+from cml_mlops.project import load_feature_spec, load_project_module
 
 
 @click.command("eda")
@@ -63,10 +63,25 @@ def build_project_eda_report(config: ProjectConfig, *, snapshot_id: int | None =
         "generated at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "cml-mlops": __version__,
     }
+    units = column_units(load_project_module(config, "contracts"))
     return build_eda_report(
         frame,
         spec,
         title=f"EDA: {config.project.name}",
         metadata=metadata,
+        units=units,
         leakage_auc=config.features.leakage_ceiling,  # the ceiling train and the gate apply
     )
+
+
+def column_units(contracts: object) -> dict[str, str]:
+    """Column -> unit, as the contract declares them (`pa.Field(..., metadata={"unit": "days"})`)."""
+    model = getattr(contracts, "RawRecord", None)
+    if model is None or not hasattr(model, "to_schema"):
+        return {}
+    columns = model.to_schema().columns
+    return {
+        str(name): str(column.metadata["unit"])
+        for name, column in columns.items()
+        if column.metadata and column.metadata.get("unit")
+    }

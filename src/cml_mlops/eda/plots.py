@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from cml_mlops.eda.profile import CategoricalProfile, ClassBalance, Correlation, EdaProfile, NumericProfile
 
@@ -51,8 +52,13 @@ def class_balance_figure(balance: ClassBalance, *, positive_label: str) -> Figur
     return figure
 
 
-def histogram_figure(numeric: NumericProfile) -> Figure:
-    """Distribution of one numeric feature; a log count axis when a few bins dwarf the rest."""
+def axis_label(name: str, unit: str = "") -> str:
+    """A feature's axis label: its name and, when the contract declares one, its unit."""
+    return _plain(f"{name} ({unit})" if unit else name)
+
+
+def histogram_figure(numeric: NumericProfile, *, unit: str = "") -> Figure:
+    """Distribution of one numeric feature (sentinel codes apart); a log count axis when a few bins dwarf the rest."""
     figure, axes = _figure(4.2, 2.6)
     counts = np.asarray(numeric.histogram_counts, dtype=float)
     if len(counts):
@@ -65,21 +71,29 @@ def histogram_figure(numeric: NumericProfile) -> Figure:
             axes.set_ylabel("rows")
     else:
         axes.text(0.5, 0.5, "no values", ha="center", va="center", transform=axes.transAxes)
+    axes.set_xlabel(axis_label(numeric.name, unit))
+    if numeric.sentinels:
+        codes = "; ".join(sentinel.describe() for sentinel in numeric.sentinels)
+        axes.text(0.98, 0.95, _plain(f"not shown (sentinel?): {codes}"), ha="right", va="top",
+                  transform=axes.transAxes, fontsize=7, color=RATE_COLOR)  # fmt: skip
     axes.set_title(_plain(f"{numeric.name}: distribution"))
     return figure
 
 
-def binned_rate_figure(numeric: NumericProfile, *, overall_rate: float) -> Figure:
+def binned_rate_figure(numeric: NumericProfile, *, overall_rate: float, unit: str = "") -> Figure:
     """Target rate per quantile bin (or per value) of one numeric feature, with the overall rate."""
     bins = numeric.target_rate_bins
+    codes = {sentinel.value for sentinel in numeric.sentinels}
     return _rate_bars(
         _plain(f"{numeric.name}: target rate by bin"),
-        [bin_.label for bin_ in bins],
+        [f"{bin_.label} (sentinel?)" if bin_.lower in codes and bin_.lower == bin_.upper else bin_.label
+         for bin_ in bins],
         [bin_.count for bin_ in bins],
         [bin_.target_rate for bin_ in bins],
         overall_rate,
         counts_as_bars=False,
-    )
+        xlabel=axis_label(numeric.name, unit),
+    )  # fmt: skip
 
 
 def categorical_figure(categorical: CategoricalProfile, *, overall_rate: float) -> Figure:
@@ -92,6 +106,7 @@ def categorical_figure(categorical: CategoricalProfile, *, overall_rate: float) 
         [category.target_rate for category in categories],
         overall_rate,
         counts_as_bars=True,
+        xlabel=_plain(categorical.name),
     )
 
 
@@ -103,6 +118,7 @@ def _rate_bars(
     overall_rate: float,
     *,
     counts_as_bars: bool,
+    xlabel: str = "",
 ) -> Figure:
     figure, axes = _figure(max(4.2, 0.32 * len(labels) + 1.5), 2.9)
     positions = np.arange(len(labels))
@@ -118,11 +134,14 @@ def _rate_bars(
         for position, count in zip(positions, counts, strict=True):
             rate_axes.annotate(f"n={count:,}", (position, 0), ha="center", va="bottom", fontsize=6, rotation=90)
     rate_axes.axhline(overall_rate, color=REFERENCE_COLOR, linestyle="--", linewidth=1, label="overall")
-    rate_axes.set_ylabel("target rate", color=RATE_COLOR)
+    rate_axes.set_ylabel("target rate (share positive)", color=RATE_COLOR)
+    rate_axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     top = np.nanmax(values) if np.isfinite(values).any() else 0.0
     rate_axes.set_ylim(0, max(top, overall_rate, 0.01) * 1.15)
     rate_axes.legend(loc="upper right", fontsize=7, frameon=False)
-    axes.set_xticks(positions, [_short(label) for label in labels], rotation=60, ha="right", fontsize=7)
+    axes.set_xticks(positions, [_short(label, 22) for label in labels], rotation=45, ha="right", fontsize=7,
+                    rotation_mode="anchor")  # fmt: skip
+    axes.set_xlabel(xlabel)
     axes.set_title(title)
     return figure
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cml_mlops.contracts.value_patterns import Sentinel, calendar, calendar_order, sentinels
 from cml_mlops.errors import ContractViolation
 from cml_mlops.features import FeatureSpec
 from cml_mlops.leakage import direction_free_auc
@@ -65,6 +66,7 @@ class NumericProfile:
     histogram_edges: tuple[float, ...]
     target_rate_bins: tuple[RateBin, ...]
     roc_auc: float | None
+    sentinels: tuple[Sentinel, ...] = ()  # codes such as -1 or 999: kept out of the histogram, own rate bins
 
     @property
     def constant(self) -> bool:
@@ -282,7 +284,9 @@ def _numeric_profile(
     with np.errstate(all="ignore"):  # huge magnitudes overflow to inf in mean/std: reported as None
         mean = _number(finite.mean()) if len(finite) else None
         std = _number(values.std()) if len(finite) > 1 else None
-    counts, edges = _histogram(finite, histogram_bins)
+    found = tuple(sentinels(pd.Series(finite)))
+    codes = [sentinel.value for sentinel in found]
+    counts, edges = _histogram(finite[~np.isin(finite, codes)] if codes else finite, histogram_bins)
     quantiles = np.quantile(finite, QUANTILES, method="lower") if len(finite) else np.full(len(QUANTILES), np.nan)
     return NumericProfile(
         name=name,
@@ -299,6 +303,7 @@ def _numeric_profile(
         histogram_edges=tuple(float(e) for e in edges),
         target_rate_bins=_rate_bins(finite, y[present], y[~present], bins),
         roc_auc=None if one_class else _roc_auc(y[present], finite),
+        sentinels=found,
     )
 
 
@@ -332,7 +337,7 @@ def _rate_bins(values: np.ndarray, y: np.ndarray, y_missing: np.ndarray, bins: i
             points = distinct[counts * bins >= len(values)]
             rest = values[~np.isin(values, points)]
         groups: list[tuple[float, float, str, np.ndarray]] = [
-            (float(point), float(point), f"{point:.4g}", values == point) for point in points
+            (float(point), float(point), compact_number(point), values == point) for point in points
         ]
         if len(rest):
             groups += _quantile_groups(values, rest, points, max(bins - len(points), 1))
@@ -359,8 +364,21 @@ def _quantile_groups(
     for i in range(len(edges) - 1):
         low, high = float(edges[i]), float(edges[i + 1])
         closing = "]" if i == len(edges) - 2 else ")"
-        groups.append((low, high, f"[{low:.4g}, {high:.4g}{closing}", eligible & (index == i)))
+        label = f"[{compact_number(low)}, {compact_number(high)}{closing}"
+        groups.append((low, high, label, eligible & (index == i)))
     return groups
+
+
+def compact_number(value: float) -> str:
+    """A bin edge people read at a glance: 19, 0.25, 3.9k, 71k, 1.2M (never 7.119e+04)."""
+    number = float(value)
+    size = abs(number)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if size >= limit:
+            return f"{number / limit:.3g}{suffix}" if limit != 1e4 else f"{number / 1e3:.3g}k"
+    if number.is_integer():
+        return str(int(number))
+    return f"{number:.3g}"
 
 
 def _categorical_profile(
@@ -391,6 +409,9 @@ def _categorical_profile(
         CategoryRate(str(value), int(count), int(hits), _rate(hits, int(count)))
         for value, count, hits in table[["value", "count", "positives"]].itertuples(index=False, name=None)
     )
+    order = calendar_order(category.value for category in categories)
+    if calendar(order) is not None:  # months and weekdays read in calendar order, not by count
+        categories = tuple(sorted(categories, key=lambda category: order.index(category.value)))
     return CategoricalProfile(
         name=name,
         distinct=int(column.nunique(dropna=False)),
@@ -463,6 +484,12 @@ def _warnings(
             warnings.append(
                 f"{profile.name!r}: {profile.missing_share:.1%} of values are missing ({kind}), "
                 f"more than {MISSING_SHARE_WARNING:.0%}"
+            )
+    for profile in numeric:
+        for sentinel in profile.sentinels:
+            warnings.append(
+                f"{profile.name!r}: {sentinel.describe()} looks like a code for missing / not applicable "
+                "(shown apart from the distribution): check the data's documentation"
             )
     constant: tuple[FeatureProfile, ...] = (*numeric, *categorical)
     for profile in constant:

@@ -47,21 +47,28 @@ def build_eda_report(
     bins: int = 10,
     missing_tokens: Sequence[str] = ("unknown",),
     leakage_auc: float = 0.75,
+    units: Mapping[str, str] | None = None,
 ) -> EdaReport:
     """Profile `frame` against `spec` and render the report (ContractViolation for unusable data)."""
     profile = profile_frame(frame, spec, bins=bins, missing_tokens=missing_tokens, leakage_auc=leakage_auc)
-    return render_eda_report(profile, title=title, metadata=metadata)
+    return render_eda_report(profile, title=title, metadata=metadata, units=units)
 
 
-def render_eda_report(profile: EdaProfile, *, title: str, metadata: Mapping[str, object] | None = None) -> EdaReport:
-    """Render an already computed profile."""
+def render_eda_report(
+    profile: EdaProfile,
+    *,
+    title: str,
+    metadata: Mapping[str, object] | None = None,
+    units: Mapping[str, str] | None = None,
+) -> EdaReport:
+    """Render an already computed profile; `units` (column -> unit, from the contract) label the value axes."""
     details = {str(key): str(value) for key, value in (metadata or {}).items()}
     report = HtmlReport(title=title, metadata=details, warnings=list(profile.warnings))
     _overview(report, profile)
     _class_balance(report, profile)
     _leakage(report, profile)
     _missing(report, profile)
-    _numeric(report, profile)
+    _numeric(report, profile, units or {})
     _categorical(report, profile)
     _correlations(report, profile)
     fragment = report.render_fragment()
@@ -144,7 +151,7 @@ def _missing(report: HtmlReport, profile: EdaProfile) -> None:
         section.text("No missing values.")
 
 
-def _numeric(report: HtmlReport, profile: EdaProfile) -> None:
+def _numeric(report: HtmlReport, profile: EdaProfile, units: Mapping[str, str]) -> None:
     if not profile.numeric:
         return
     section = report.section("Numeric features")
@@ -171,9 +178,10 @@ def _numeric(report: HtmlReport, profile: EdaProfile) -> None:
     )
     rate = profile.class_balance.positive_rate
     for item in profile.numeric:
-        section.figure(plots.histogram_figure(item), caption=f"{item.name}: distribution")
+        unit = units.get(item.name, "")
+        section.figure(plots.histogram_figure(item, unit=unit), caption=f"{item.name}: distribution")
         section.figure(
-            plots.binned_rate_figure(item, overall_rate=rate),
+            plots.binned_rate_figure(item, overall_rate=rate, unit=unit),
             caption=f"{item.name}: target rate by quantile bin (dashed: overall rate)",
         )
 

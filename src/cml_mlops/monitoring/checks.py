@@ -38,8 +38,8 @@ from cml_mlops.monitoring.performance import WindowTraffic, calibration_curve, w
 from cml_mlops.monitoring.profile import NumericReference, ProfileError, ReferenceProfile
 from cml_mlops.monitoring.profile_store import read_profile, tracking_client
 from cml_mlops.monitoring.results import (  # re-exported: what a run returns
-    CheckResult,
     CheckSpec,
+    MonitorCheckResult,
     MonitoringResult,
     VersionDrift,
     WindowResult,
@@ -48,8 +48,8 @@ from cml_mlops.monitoring.source import NoTraffic, read_store
 from cml_mlops.monitoring.windows import AUTO, Window, WindowPlan, choose_windows, iso, parse_duration
 
 __all__ = [
-    "CheckResult",
     "CheckSpec",
+    "MonitorCheckResult",
     "MonitoringResult",
     "VersionDrift",
     "WindowResult",
@@ -296,11 +296,11 @@ def _data_drift(share: float) -> Callable[[WindowResult], tuple[float | None, bo
     return evaluate
 
 
-def _run_check(spec: CheckSpec, results: list[WindowResult], settings: MonitoringSection) -> CheckResult:
+def _run_check(spec: CheckSpec, results: list[WindowResult], settings: MonitoringSection) -> MonitorCheckResult:
     evaluated = [spec.evaluate(result) for result in results]
     values = [value for value, _ in evaluated]
     breached = [flag for _, flag in evaluated]
-    return CheckResult(
+    return MonitorCheckResult(
         spec.name,
         spec.category,
         spec.rule,

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from cml_mlops.config import MonitoringDriftSection
 from cml_mlops.eda.plots import BAR_COLOR, RATE_COLOR, REFERENCE_COLOR, _plain, _short
-from cml_mlops.monitoring.checks import CheckResult, WindowResult
+from cml_mlops.monitoring.checks import MonitorCheckResult, WindowResult
 from cml_mlops.monitoring.drift import FeatureDrift
 from cml_mlops.monitoring.events import ModelEvent
 from cml_mlops.monitoring.performance import BANDED_METRICS, CEILING_METRICS, FLOOR_METRICS
@@ -112,14 +112,16 @@ def draw_events(axes: Axes, events: Sequence[ModelEvent], windows: Sequence[Wind
                       color=color, va="top", ha="left", clip_on=True)  # fmt: skip
 
 
-def shade_alerts(axes: Axes, check: CheckResult) -> None:
+def shade_alerts(axes: Axes, check: MonitorCheckResult) -> None:
     """A red band over each window at whose end the check was alerting."""
     for number, index in enumerate(check.alerted_windows):
         axes.axvspan(index - 0.5, index + 0.5, color=ALERT_SHADE, alpha=0.5, linewidth=0,
                      label="alerting" if number == 0 else None)  # fmt: skip
 
 
-def check_figure(check: CheckResult, windows: Sequence[WindowResult], events: Sequence[ModelEvent] = ()) -> Figure:
+def check_figure(
+    check: MonitorCheckResult, windows: Sequence[WindowResult], events: Sequence[ModelEvent] = ()
+) -> Figure:
     """One check over time: its value per window, its limits, breaches, alerts and the model's events; for a
     label metric also its confidence band and the labelled predictions per window."""
     figure, axes = _figure(6.4, 3.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cml_mlops.monitoring.checks import CheckResult, MonitoringResult, WindowResult
+from cml_mlops.monitoring.checks import MonitorCheckResult, MonitoringResult, WindowResult
 from cml_mlops.monitoring.story import (
     alert_history_records,
     drift_records,
@@ -99,7 +99,7 @@ def _alert_rule(result: MonitoringResult) -> str:
     return f"M = {breaches}, N = {windows}"
 
 
-def _check_row(check: CheckResult) -> str:
+def _check_row(check: MonitorCheckResult) -> str:
     status = STATUS_WORDS.get(check.status, check.status)
     latest = format_cell(check.values[-1]) if check.values and check.values[-1] is not None else "n/a"
     return (

@@ -90,7 +90,7 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class MonitorCheckResult:
     name: str
     category: str
     rule: str
@@ -133,7 +133,7 @@ class MonitoringResult:
     store: str
     plan: WindowPlan
     windows: list[WindowResult]
-    checks: list[CheckResult]
+    checks: list[MonitorCheckResult]
     profiles: dict[str, str]  # name:version -> "training" | "backfill" | why it is missing
     warnings: list[str]
     orphan_labels: int
@@ -144,11 +144,11 @@ class MonitoringResult:
     events: list[ModelEvent] = field(default_factory=list)  # the model's registry events in the range
 
     @property
-    def alerts(self) -> list[CheckResult]:
+    def alerts(self) -> list[MonitorCheckResult]:
         return [check for check in self.checks if check.status == ALERT]
 
     @property
-    def alerted_in_range(self) -> list[CheckResult]:
+    def alerted_in_range(self) -> list[MonitorCheckResult]:
         """Every check that alerted at the end of some window of the range, alerting now or not."""
         return [check for check in self.checks if check.alerted_windows]
 
@@ -158,7 +158,7 @@ class MonitoringResult:
         return [model for model, source in self.profiles.items() if source.startswith("missing")]
 
     @property
-    def retrain_alerts(self) -> list[CheckResult]:
+    def retrain_alerts(self) -> list[MonitorCheckResult]:
         return [check for check in self.alerts if check.category in RETRAIN_CATEGORIES]
 
     @property

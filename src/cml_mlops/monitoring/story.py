@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cml_mlops.monitoring.checks import CheckResult, MonitoringResult, WindowResult
+from cml_mlops.monitoring.checks import MonitorCheckResult, MonitoringResult, WindowResult
 from cml_mlops.monitoring.drift import FeatureDrift
 from cml_mlops.monitoring.windows import iso
 
@@ -34,7 +34,7 @@ def status_line(result: MonitoringResult) -> str:
     return f"{now} in the latest window; no other alert in the range" if now != "ALERT" else now
 
 
-def alert_episodes(check: CheckResult) -> list[tuple[int, int]]:
+def alert_episodes(check: MonitorCheckResult) -> list[tuple[int, int]]:
     """The runs of consecutive windows at whose end the check was alerting: (first, last) window indexes."""
     episodes: list[tuple[int, int]] = []
     for index in check.alerted_windows:

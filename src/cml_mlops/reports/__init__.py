@@ -8,13 +8,21 @@ from cml_mlops.reports.files import (
     write_json,
     write_text_atomic,
 )
-from cml_mlops.reports.html import FigureImage, HtmlReport, Section, Table, Text, figure_to_data_uri, html_document
+from cml_mlops.reports.html import (
+    FigureImage,
+    HtmlReport,
+    ReportSection,
+    Table,
+    Text,
+    figure_to_data_uri,
+    html_document,
+)
 
 __all__ = [
     "FigureImage",
     "HtmlReport",
+    "ReportSection",
     "ReportWriteError",
-    "Section",
     "Table",
     "Text",
     "dumps_json",

@@ -28,6 +28,8 @@ from cml_mlops.reports.files import (
 )
 
 DEFAULT_DPI = 80
+# Figures are drawn at this many device pixels per CSS pixel and shown at their CSS size: sharp on HiDPI screens.
+PIXEL_RATIO = 2
 
 
 @dataclass(frozen=True)
@@ -82,29 +84,33 @@ class FigureImage:
     data_uri: str
     caption: str = ""
     alt: str = ""
+    width: int | None = None  # CSS pixels; the PNG holds PIXEL_RATIO times as many
+    height: int | None = None
 
 
 Block = Text | Table | FigureImage
 
 
 @dataclass
-class Section:
+class ReportSection:
     """A titled part of a report: blocks in the order they were added."""
 
     title: str
     blocks: list[Block] = field(default_factory=list)
 
-    def text(self, text: str) -> Section:
+    def text(self, text: str) -> ReportSection:
         self.blocks.append(Text(text))
         return self
 
-    def table(self, table: Table) -> Section:
+    def table(self, table: Table) -> ReportSection:
         self.blocks.append(table)
         return self
 
-    def figure(self, figure: MplFigure, *, caption: str = "", alt: str = "", dpi: int = DEFAULT_DPI) -> Section:
-        """Render `figure` to an embedded PNG (closing it) and add it."""
-        self.blocks.append(FigureImage(figure_to_data_uri(figure, dpi=dpi), caption, alt or caption))
+    def figure(self, figure: MplFigure, *, caption: str = "", alt: str = "", dpi: int = DEFAULT_DPI) -> ReportSection:
+        """Render `figure` to an embedded PNG at PIXEL_RATIO x its size (closing it) and add it."""
+        uri = figure_to_data_uri(figure, dpi=dpi * PIXEL_RATIO)
+        width, height = png_size(uri)
+        self.blocks.append(FigureImage(uri, caption, alt or caption, width // PIXEL_RATIO, height // PIXEL_RATIO))
         return self
 
 
@@ -115,11 +121,11 @@ class HtmlReport:
     title: str
     metadata: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    sections: list[Section] = field(default_factory=list)
+    sections: list[ReportSection] = field(default_factory=list)
 
-    def section(self, title: str) -> Section:
+    def section(self, title: str) -> ReportSection:
         """Append a new section and return it."""
-        created = Section(title)
+        created = ReportSection(title)
         self.sections.append(created)
         return created
 
@@ -138,6 +144,12 @@ class HtmlReport:
 def html_document(title: str, fragment: str) -> str:
     """A complete HTML document around a rendered fragment (`HtmlReport.render_fragment()`)."""
     return _environment().get_template("document").render(title=title, body=Markup(fragment))  # noqa: S704 - rendered with autoescape
+
+
+def png_size(data_uri: str) -> tuple[int, int]:
+    """Width and height in pixels of a PNG data URI (from its IHDR header)."""
+    header = base64.b64decode(data_uri.split(",", 1)[1][:44])
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
 
 
 def figure_to_data_uri(figure: MplFigure, *, dpi: int = DEFAULT_DPI) -> str:
@@ -181,7 +193,7 @@ def format_cell(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def _anchors(sections: Sequence[Section]) -> list[str]:
+def _anchors(sections: Sequence[ReportSection]) -> list[str]:
     return [f"section-{index}" for index, _ in enumerate(sections, start=1)]
 
 
@@ -229,7 +241,8 @@ _FRAGMENT = """\
 <h2>{{ section.title }}</h2>
 {% for block in section.blocks %}
 {% if block.text is defined %}<p>{{ block.text }}</p>
-{% elif block.data_uri is defined %}<figure><img src="{{ block.data_uri }}" alt="{{ block.alt }}">
+{% elif block.data_uri is defined %}<figure><img src="{{ block.data_uri }}" alt="{{ block.alt }}"
+{%- if block.width %} width="{{ block.width }}" height="{{ block.height }}"{% endif %}>
 {% if block.caption %}<figcaption>{{ block.caption }}</figcaption>{% endif %}</figure>
 {% else %}<table>{% if block.caption %}<caption>{{ block.caption }}</caption>{% endif %}
 <thead><tr>{% for column in block.columns %}<th>{{ column }}</th>{% endfor %}</tr></thead>

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-JsonDict = dict[str, Any]
+from cml_mlops.json_types import JsonDict
+
 DEFAULT_PAGE_SIZE = 10
 REGION_CRN = "crn:cdp:ml:us-west-1:00000000-0000-0000-0000-000000000000:workspace:11111111-1111-1111-1111-111111111111"
 
@@ -82,7 +83,7 @@ class Faults:
 
 
 @dataclass
-class _Progress:
+class _EmulatedProgress:
     kind: str
     obj: JsonDict
     pending: list[str]
@@ -193,7 +194,7 @@ class EmulatorState:
         self.deployments: dict[str, JsonDict] = {}
         self.jobs: dict[str, JsonDict] = {}
         self.runs: dict[str, JsonDict] = {}
-        self._progress: dict[str, _Progress] = {}
+        self._progress: dict[str, _EmulatedProgress] = {}
         self.add_project(project_id, "emulated-project")
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -220,7 +221,7 @@ class EmulatorState:
         return project
 
     def _track(self, kind: str, obj: JsonDict, pending: tuple[str, ...]) -> None:
-        self._progress[obj["id"]] = _Progress(kind, obj, list(pending), self.clock())
+        self._progress[obj["id"]] = _EmulatedProgress(kind, obj, list(pending), self.clock())
 
     def advance(self, obj: JsonDict) -> JsonDict:
         """Move `obj` along its lifecycle (one step per read, or per elapsed `step_seconds`)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-JsonDict = dict[str, Any]
+from cml_mlops.json_types import JsonDict
 
 
 class JobsApi(Protocol):

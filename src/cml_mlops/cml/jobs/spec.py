@@ -44,11 +44,11 @@ class JobSpecError(CmlMlopsError):
     """The job spec file is missing, not YAML, or describes jobs CML would refuse or run wrongly."""
 
 
-class _Strict(BaseModel):
+class _StrictJobModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class JobSpec(_Strict):
+class JobSpec(_StrictJobModel):
     """One CML job: the script it runs, its runtime and resources, and either a schedule or a parent."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$")
@@ -102,7 +102,7 @@ class JobSpec(_Strict):
         return value
 
 
-class JobsSpec(_Strict):
+class JobsSpec(_StrictJobModel):
     """The jobs of one project, checked as a whole: unique names, known parents, no cycles."""
 
     jobs: list[JobSpec] = Field(min_length=1)

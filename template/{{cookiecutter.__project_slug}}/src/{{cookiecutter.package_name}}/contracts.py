@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pandera.pandas as pa
+from cml_mlops.contracts import dataset_rules
 from pandera.typing import Series
 
 CONTRACT_VERSION = "1.0.0"
@@ -49,22 +50,26 @@ MAX_DUPLICATE_SHARE = 0.01
 class RawRecord(pa.DataFrameModel):
     """One client contacted in a campaign, as delivered in the raw CSV."""
 
-    age: Series[int] = pa.Field(in_range={"min_value": 18, "max_value": 100})
+    age: Series[int] = pa.Field(in_range={"min_value": 18, "max_value": 100}, metadata={"unit": "years"})
     job: Series[str] = pa.Field(isin=JOBS)
     marital: Series[str] = pa.Field(isin=MARITAL)
     education: Series[str] = pa.Field(isin=EDUCATION)
     default: Series[str] = pa.Field(isin=YES_NO)
-    balance: Series[int] = pa.Field(in_range={"min_value": -1_000_000, "max_value": 10_000_000})
+    balance: Series[int] = pa.Field(
+        in_range={"min_value": -1_000_000, "max_value": 10_000_000}, metadata={"unit": "EUR, yearly average"}
+    )
     housing: Series[str] = pa.Field(isin=YES_NO)
     loan: Series[str] = pa.Field(isin=YES_NO)
     contact: Series[str] = pa.Field(isin=CONTACT)
-    day: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 31})
+    day: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 31}, metadata={"unit": "day of month"})
     month: Series[str] = pa.Field(isin=MONTHS)
     # Known only after the call ended: kept in the data, excluded from models (LEAKAGE).
-    duration: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 100_000})
-    campaign: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 1_000})
-    pdays: Series[int] = pa.Field(in_range={"min_value": -1, "max_value": 10_000})
-    previous: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 1_000})
+    duration: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 100_000}, metadata={"unit": "seconds"})
+    campaign: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 1_000}, metadata={"unit": "contacts"})
+    pdays: Series[int] = pa.Field(
+        in_range={"min_value": -1, "max_value": 10_000}, metadata={"unit": "days; -1: never contacted"}
+    )
+    previous: Series[int] = pa.Field(in_range={"min_value": 0, "max_value": 1_000}, metadata={"unit": "contacts"})
     poutcome: Series[str] = pa.Field(isin=POUTCOME)
     target: Series[str] = pa.Field(isin=LABELS, alias=TARGET)
 
@@ -92,22 +97,19 @@ class RawRecord(pa.DataFrameModel):
 
 
 class RawDataset(RawRecord):
-    """A whole raw data set: the row rules plus size, class balance and duplicate rules."""
+    """A whole raw data set: the row rules plus size, class balance and duplicate rules (the library's)."""
 
     @pa.dataframe_check
     def enough_rows(cls, frame: pd.DataFrame) -> bool:
         """At least MIN_ROWS rows (a header-only file fails here)."""
-        return len(frame) >= MIN_ROWS
+        return dataset_rules.enough_rows(frame, MIN_ROWS)
 
     @pa.dataframe_check
     def positive_rate_in_band(cls, frame: pd.DataFrame) -> bool:
-        """The share of positives lies in POSITIVE_RATE_BAND (an empty frame is enough_rows' failure)."""
-        if frame.empty:
-            return True
-        rate = float((frame[TARGET] == POSITIVE_LABEL).mean())
-        return POSITIVE_RATE_BAND[0] <= rate <= POSITIVE_RATE_BAND[1]
+        """The share of positives lies in POSITIVE_RATE_BAND."""
+        return dataset_rules.positive_rate_in_band(frame, TARGET, POSITIVE_LABEL, POSITIVE_RATE_BAND)
 
     @pa.dataframe_check
     def few_duplicates(cls, frame: pd.DataFrame) -> bool:
         """At most MAX_DUPLICATE_SHARE of the rows repeat an earlier row."""
-        return float(frame.duplicated().mean()) <= MAX_DUPLICATE_SHARE if len(frame) else True
+        return dataset_rules.few_duplicates(frame, MAX_DUPLICATE_SHARE)
