@@ -169,9 +169,17 @@ def test_mismatched_catalog_names_are_refused_with_the_name_to_set(
         SparkLake("other_name", sqlite_catalog_uri, str(warehouse), NAMESPACE, TEST_SETTINGS)
 
 
-def test_a_catalog_name_keeps_its_database_within_a_session(spark_lake: SparkLake, tmp_path: Path) -> None:
-    with pytest.raises(LakeError, match="already points at another database"):
-        SparkLake(spark_lake.catalog_name, f"sqlite:///{tmp_path}/other.db", str(tmp_path), NAMESPACE, TEST_SETTINGS)
+def test_a_catalog_name_can_be_pointed_at_another_database_within_a_session(
+    spark_lake: SparkLake, tmp_path: Path
+) -> None:
+    spark_lake.create_or_replace("customers", customers(2), SCHEMA)
+    other = tmp_path / "other"
+
+    moved = SparkLake(spark_lake.catalog_name, f"sqlite:///{other}/c.db", str(other), NAMESPACE, TEST_SETTINGS)
+
+    assert not moved.table_exists("customers")
+    moved.create_or_replace("customers", customers(1), SCHEMA)
+    assert len(moved.read("customers")) == 1
 
 
 def test_jdbc_urls_follow_the_pyiceberg_catalog_url(tmp_path: Path) -> None:

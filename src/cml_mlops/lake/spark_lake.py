@@ -190,9 +190,20 @@ class SparkLake(Lake):
         assert current is not None  # the commit above made one
         return current
 
-    def create_or_replace_dataframe(self, table: str, data: DataFrame) -> Snapshot:
-        """Make a Spark DataFrame the table's whole content (its schema becomes the table's), as one snapshot."""
-        self._write(table, lambda: data.writeTo(self._name(table)).using("iceberg").createOrReplace())
+    def overwrite_dataframe(self, table: str, data: DataFrame) -> Snapshot:
+        """Make a Spark DataFrame with the table's columns its whole content, as one snapshot."""
+        from pyspark.sql import functions as F
+
+        self._write(table, lambda: data.writeTo(self._name(table)).overwrite(F.lit(True)))
+        current = self.current_snapshot(table)
+        assert current is not None  # the commit above made one
+        return current
+
+    def write_dataframe(self, table: str, data: DataFrame) -> Snapshot:
+        """Append a Spark DataFrame, creating the table with the DataFrame's schema when it does not exist."""
+        if self.table_exists(table):
+            return self.append_dataframe(table, data)
+        self._create(table, data)
         current = self.current_snapshot(table)
         assert current is not None  # the commit above made one
         return current

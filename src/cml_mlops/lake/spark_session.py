@@ -147,7 +147,7 @@ def local_jars(jdbc_jar_dir: str) -> list[str]:
 
 
 def register_catalog(spark: SparkSession, name: str, catalog_uri: str, warehouse: str) -> None:
-    """Make `name` an Iceberg JdbcCatalog on PyIceberg's catalog database, unless it already is exactly that."""
+    """Make `name` an Iceberg JdbcCatalog on PyIceberg's catalog database (re-pointing it if it had another)."""
     jdbc = jdbc_catalog(catalog_uri)
     prefix = f"spark.sql.catalog.{name}"
     wanted = {
@@ -165,15 +165,12 @@ def register_catalog(spark: SparkSession, name: str, catalog_uri: str, warehouse
         wanted[f"{prefix}.jdbc.user"] = jdbc.user
     if jdbc.password:
         wanted[f"{prefix}.jdbc.password"] = jdbc.password
-    current = spark.conf.get(f"{prefix}.uri", None)
-    if current is not None and current != jdbc.uri:
-        # Spark caches a catalog once used: re-pointing it would mix two databases in one session.
-        raise LakeError(
-            f"the Spark catalog {name!r} already points at another database in this Spark session; "
-            "use another lake.catalog_name (the same in both engines) or a new process"
-        )
+    repoint = spark.conf.get(f"{prefix}.uri", None) not in (None, jdbc.uri)
     for key, value in wanted.items():
         spark.conf.set(key, value)
+    if repoint:
+        # Spark keeps a catalog once loaded: drop the loaded ones so this name opens the new database.
+        spark._jsparkSession.sessionState().catalogManager().reset()
 
 
 def prepare_catalog_database(catalog_uri: str, name: str, warehouse: str) -> SqlCatalog:
