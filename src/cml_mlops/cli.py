@@ -31,6 +31,7 @@ COMMANDS = {
     "simulate": "cml_mlops.simulation.command:simulate",
     "monitor": "cml_mlops.monitoring.command:monitor",
     "report": "cml_mlops.monitoring.dashboard_command:report",
+    "score": "cml_mlops.batch_scoring_command:score",
 }
 
 
