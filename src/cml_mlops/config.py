@@ -131,6 +131,9 @@ class TrainingSection(Section):
     threshold_objective: Literal["f1", "precision_at_budget"] = "f1"
     contact_budget: float = Field(default=0.1, gt=0.0, lt=1.0, description="share contacted, precision_at_budget")
     candidates: dict[str, CandidateSection] = Field(default_factory=_default_candidates, min_length=1)
+    max_rows: int | None = Field(
+        default=None, ge=1_000, description="train on a stratified sample of this many rows when the table is larger"
+    )
 
     @field_validator("primary_metric")
     @classmethod

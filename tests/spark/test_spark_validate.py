@@ -9,7 +9,8 @@ import pytest
 
 from cml_mlops.config import load_config
 from cml_mlops.lake import open_lake
-from tests.steps.conftest import Invoke, corrupt_table_rows, invoke, loaded_project
+from tests.steps.conftest import Invoke, invoke, loaded_project
+from tests.steps.test_validate import corrupt_table
 
 pytestmark = pytest.mark.spark
 __all__ = ["invoke", "loaded_project"]
@@ -25,7 +26,7 @@ def on_spark(spark: object, loaded_project: Path, monkeypatch: pytest.MonkeyPatc
 def test_validate_on_spark_reports_and_quarantines_like_pandas(invoke: Invoke, on_spark: Path) -> None:
     config = load_config(on_spark)
     assert config.lake.engine == "spark"
-    corrupt_table_rows(on_spark)
+    corrupt_table(on_spark)
 
     failed = invoke("validate")
 

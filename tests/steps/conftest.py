@@ -52,16 +52,6 @@ def current_snapshot_id(project: Path) -> int | None:
     return None if snapshot is None else snapshot.snapshot_id
 
 
-def corrupt_table_rows(project: Path) -> int:
-    """Write rows that break the contract straight into the lake (as another writer could): age 7, month smarch."""
-    config = project_config(project)
-    with open_lake(config) as lake:
-        frame = lake.read(config.lake.table)
-        frame.loc[0, "age"] = 7
-        frame.loc[1, "month"] = "smarch"
-        return lake.create_or_replace(config.lake.table, frame, lake.schema(config.lake.table)).snapshot_id
-
-
 def write_sample_csv(bank_zip: Path, target: Path) -> Path:
     with zipfile.ZipFile(bank_zip) as archive, archive.open("bank.csv") as source, target.open("wb") as out:
         shutil.copyfileobj(source, out)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from cml_mlops.lake import open_lake
-from tests.steps.conftest import Invoke, corrupt_table_rows, current_snapshot_id, project_config
+from tests.steps.conftest import Invoke, current_snapshot_id, project_config
 
 
 def test_a_valid_table_passes_and_reports(invoke: Invoke, loaded_project: Path) -> None:
@@ -17,8 +17,18 @@ def test_a_valid_table_passes_and_reports(invoke: Invoke, loaded_project: Path) 
     assert "passed" in (loaded_project / "reports" / "validation.md").read_text().lower()
 
 
+def corrupt_table(project: Path) -> int:
+    """Write rows that break the contract straight into the lake (as another writer could)."""
+    config = project_config(project)
+    with open_lake(config) as lake:
+        frame = lake.read(config.lake.table)
+        frame.loc[0, "age"] = 7
+        frame.loc[1, "month"] = "smarch"
+        return lake.create_or_replace(config.lake.table, frame, lake.schema(config.lake.table)).snapshot_id
+
+
 def test_an_invalid_table_fails_with_the_rules_named(invoke: Invoke, loaded_project: Path) -> None:
-    corrupted = corrupt_table_rows(loaded_project)
+    corrupted = corrupt_table(loaded_project)
     result = invoke("validate")
     assert result.exit_code == 1
     assert "in_range" in result.output and "isin" in result.output
@@ -30,7 +40,7 @@ def test_an_invalid_table_fails_with_the_rules_named(invoke: Invoke, loaded_proj
 
 
 def test_quarantine_moves_invalid_rows_out(invoke: Invoke, loaded_project: Path) -> None:
-    corrupt_table_rows(loaded_project)
+    corrupt_table(loaded_project)
     result = invoke("validate", "--quarantine")
     assert result.exit_code == 0, result.output
     config = project_config(loaded_project)
@@ -44,6 +54,6 @@ def test_quarantine_moves_invalid_rows_out(invoke: Invoke, loaded_project: Path)
 
 def test_an_older_snapshot_can_be_validated(invoke: Invoke, loaded_project: Path) -> None:
     original = current_snapshot_id(loaded_project)
-    corrupt_table_rows(loaded_project)
+    corrupt_table(loaded_project)
     result = invoke("validate", "--snapshot-id", str(original))
     assert result.exit_code == 0, result.output

@@ -256,15 +256,20 @@ class SparkLake(Lake):
 
         return self.spark.createDataFrame(data.to_pandas(), schema=from_arrow_schema(data.schema))
 
+    def to_frame(self, table: str, frame: DataFrame, snapshot_id: int) -> pd.DataFrame:
+        """Rows of `frame` (read from `table` at `snapshot_id`, e.g. a sample) to pandas, in write order."""
+        return self._collect(table, frame, snapshot_id)
+
     def _collect(self, table: str, frame: DataFrame, snapshot_id: int) -> pd.DataFrame:
         """Rows to pandas in write order (oldest commit first), with the dtypes of the PyIceberg engine."""
         from pyspark.sql import functions as F
 
         order = self._file_order(table, snapshot_id)
-        columns = frame.columns
-        ranked = frame.select(*columns, F.col("_pos"), F.col("_file")).join(F.broadcast(order), "_file", "left")
+        columns = [name for name in frame.columns if name not in ("_file", "_pos")]
+        located = frame if "_file" in frame.columns else frame.select(*columns, F.col("_pos"), F.col("_file"))
+        ranked = located.join(F.broadcast(order), "_file", "left")
         arrow_batches = ranked.select(*columns, _ORDER, "_pos")._collect_as_arrow()
-        schema = plain_schema(_to_arrow_schema(frame))
+        schema = plain_schema(_to_arrow_schema(frame.select(*columns)))
         if not arrow_batches:
             return arrow_to_frame(schema.empty_table())
         collected = pa.Table.from_batches(arrow_batches)
