@@ -40,10 +40,12 @@ from cml_mlops.lake.spark_session import (
 )
 
 if TYPE_CHECKING:
+    from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.table.update.schema import UpdateSchema
     from pyspark.sql import DataFrame, SparkSession
 
 _ORDER = "__cml_order"  # commit order of a row's data file, joined in to return rows in write order
+CML_CATALOG = "spark_catalog"  # the session catalog, Iceberg over the Hive Metastore (lake.spark.profile: cml)
 
 
 class _NoSuchTable(LakeError):
@@ -63,12 +65,19 @@ class SparkLake(Lake):
         spark: SparkSession | None = None,
     ) -> None:
         self.namespace = check_name("namespace", namespace)
-        self.catalog_name = check_name("catalog", catalog_name)
-        self.warehouse = prepare_warehouse(warehouse)
         self.settings = settings or SparkSettings()
-        self._pyiceberg = prepare_catalog_database(catalog_uri, catalog_name, self.warehouse)
-        self.spark = spark or spark_session(self.settings, jdbc_catalog(catalog_uri).backend)
-        register_catalog(self.spark, catalog_name, catalog_uri, self.warehouse)
+        self._pyiceberg: SqlCatalog | None = None
+        if self.settings.profile == "cml":
+            # In a workspace the tables live in the data lake's Hive Metastore (SparkSessionCatalog).
+            self.catalog_name = CML_CATALOG
+            self.warehouse = warehouse
+            self.spark = spark or spark_session(self.settings)
+        else:
+            self.catalog_name = check_name("catalog", catalog_name)
+            self.warehouse = prepare_warehouse(warehouse)
+            self._pyiceberg = prepare_catalog_database(catalog_uri, catalog_name, self.warehouse)
+            self.spark = spark or spark_session(self.settings, jdbc_catalog(catalog_uri).backend)
+            register_catalog(self.spark, catalog_name, catalog_uri, self.warehouse)
         self._sql(f"CREATE NAMESPACE IF NOT EXISTS {self.catalog_name}.{self.namespace}", "open the catalog")
 
     # -- reading the catalog -------------------------------------------------------------------
@@ -237,6 +246,11 @@ class SparkLake(Lake):
 
     def _update_schema(self, table: str, evolve: Callable[[UpdateSchema], None]) -> None:
         """A metadata-only schema change through PyIceberg, which (unlike Spark DDL) can make a column required."""
+        if self._pyiceberg is None:
+            raise LakeError(
+                f"table {self._qualified(table)}: changing its schema is not supported on the cml Spark profile; "
+                f"drop the table (`cml-mlops lake drop --table {table} --yes`) and load it again"
+            )
         iceberg = self._pyiceberg.load_table((self.namespace, table))
         with iceberg.update_schema(allow_incompatible_changes=True) as update:
             evolve(update)
