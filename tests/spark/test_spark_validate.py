@@ -12,7 +12,7 @@ from cml_mlops.lake import open_lake
 from tests.steps.conftest import Invoke, invoke, loaded_project
 from tests.steps.test_validate import corrupt_table
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]  # a CLI run over bank.csv on Spark
 __all__ = ["invoke", "loaded_project"]
 
 
