@@ -11,6 +11,7 @@ workspace's Spark add-on on Kubernetes: the data lake's Hive Metastore behind Sp
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -112,6 +113,7 @@ def spark_session(settings: SparkSettings, backend: str | None = None) -> SparkS
             _check_driver(backend, (active.conf.get("spark.jars", "") or "").split(","))
         return active
     _check_java()
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines would end every command's output
     jars = local_jars(settings.jdbc_jar_dir) if settings.profile == "local" else []
     if backend is not None and settings.profile == "local":
         _check_driver(backend, jars)
