@@ -112,6 +112,9 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="delete the previous demo project first")
     parser.add_argument("--keep-serving", action="store_true", help="leave the model deployed at the end")
     parser.add_argument("--target", choices=("local", "cml"), default="local", help="where the model is deployed")
+    parser.add_argument(
+        "--engine", choices=("pyiceberg", "spark"), default="pyiceberg", help="lake engine (spark: local Spark)"
+    )
     args = parser.parse_args()
     project = bake_project(args.output_dir, fresh=args.fresh)
     print(f"generated {project}")
@@ -120,6 +123,7 @@ def main() -> int:
     env.setdefault("CML_MLOPS_SERVING_ACCESS_KEY", secrets.token_urlsafe(24))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env["CML_MLOPS_LIFECYCLE_TARGET"] = args.target  # where a retrained version is redeployed
+    env["CML_MLOPS_LAKE_ENGINE"] = args.engine  # every step reads and writes the lake through this engine
     planned = steps(args.keep_serving, args.target)
     with contextlib.ExitStack() as stack:
         if args.target == "cml":
@@ -128,7 +132,7 @@ def main() -> int:
                 parser.error("--keep-serving needs a CML workspace: the emulator stops with the demo")
             print(f"deploying to {where}")
         results = run_steps(project, planned, env)
-    print_summary(f"Demo lifecycle of {project} (target {args.target})", results, len(planned))
+    print_summary(f"Demo lifecycle of {project} (target {args.target}, engine {args.engine})", results, len(planned))
     if all(result.ok for result in results) and len(results) == len(planned):
         print(f"\nall {len(planned)} steps passed; reports under {project / 'reports'}")
         return 0

@@ -32,6 +32,7 @@ COMMANDS = {
     "labels": "cml_mlops.labels.command:labels",
     "monitor": "cml_mlops.monitoring.command:monitor",
     "report": "cml_mlops.monitoring.dashboard_command:report",
+    "score": "cml_mlops.batch_scoring_command:score",
     "config": "cml_mlops.config_command:config_group",
     "summary": "cml_mlops.summary_command:summary",
 }

@@ -78,8 +78,18 @@ class DataSection(Section):
     max_members: int = Field(default=1000, gt=0)
 
 
+class SparkSection(Section):
+    """The Spark engine (lake.engine: spark): `local` runs local[N] here, `cml` the workspace's Spark add-on."""
+
+    profile: Literal["local", "cml"] = "local"
+    master: str = Field(default="local[2]", min_length=1)
+    jdbc_jar_dir: str = Field(default="/usr/share/java", description="folder of the Debian JDBC driver jars")
+    conf: dict[str, str] = Field(default_factory=dict, description="extra Spark settings (spark.* keys)")
+
+
 class LakeSection(Section):
-    engine: Literal["pyiceberg"] = "pyiceberg"
+    engine: Literal["pyiceberg", "spark"] = "pyiceberg"
+    spark: SparkSection = SparkSection()
     catalog_name: str = Field(default="cml_mlops", pattern=IDENTIFIER_PATTERN)
     catalog_uri: SecretStr = Field(
         default=SecretStr("sqlite:///lake/catalog.db"),
@@ -158,6 +168,9 @@ class TrainingSection(Section):
     threshold_objective: Literal["f1", "precision_at_budget"] = "f1"
     contact_budget: float = Field(default=0.1, gt=0.0, lt=1.0, description="share contacted, precision_at_budget")
     candidates: dict[str, CandidateSection] = Field(default_factory=_default_candidates, min_length=1)
+    max_rows: int | None = Field(
+        default=None, ge=1_000, description="train on a stratified sample of this many rows when the table is larger"
+    )
 
     @field_validator("primary_metric")
     @classmethod

@@ -46,6 +46,8 @@ def _validate(
     if current is None:
         raise LakeError(f"table {config.lake.namespace}.{table} has no data: run `cml-mlops lake load` first")
     chosen = snapshot_id if snapshot_id is not None else current.snapshot_id
+    if _is_spark(lake):
+        return _validate_on_spark(config, lake, contracts, chosen, quarantine and chosen == current.snapshot_id)
     frame = lake.read(table, snapshot_id=chosen)
     report = validate_frame(frame, contracts.RawDataset)
     quarantined = 0
@@ -58,5 +60,31 @@ def _validate(
             quarantined = len(report.invalid_index)
             log.warning("moved %d invalid rows to %s", quarantined, config.lake.quarantine_table)
             report = remaining
+    paths = write_report(report, config.path(config.reports.dir), "validation")
+    return TableValidation(report, chosen, quarantined, paths)
+
+
+def _is_spark(lake: Lake) -> bool:
+    """Whether the lake runs on Spark (checked by name: pyspark is imported only when that engine is chosen)."""
+    return type(lake).__name__ == "SparkLake"
+
+
+def _validate_on_spark(
+    config: ProjectConfig, lake: Lake, contracts: ModuleType, chosen: int, quarantine: bool
+) -> TableValidation:
+    """The same validation where the data lives: the contract compiled to Spark, quarantine written by Spark."""
+    from cml_mlops.contracts.spark_quarantine import quarantine_on_spark
+    from cml_mlops.contracts.spark_runner import validate_dataframe
+    from cml_mlops.lake.spark_lake import SparkLake
+
+    assert isinstance(lake, SparkLake)
+    table = config.lake.table
+    report = validate_dataframe(lake.dataframe(table, chosen), contracts.RawDataset)
+    quarantined = 0
+    if not report.passed and quarantine and report.invalid_count:
+        moved = quarantine_on_spark(lake, table, chosen, contracts.RawDataset, source=f"{table}@{chosen}")
+        if moved is not None:
+            report, chosen, quarantined = moved.report, moved.snapshot_id, moved.quarantined
+            log.warning("moved %d invalid rows to %s", quarantined, config.lake.quarantine_table)
     paths = write_report(report, config.path(config.reports.dir), "validation")
     return TableValidation(report, chosen, quarantined, paths)

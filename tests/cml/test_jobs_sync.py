@@ -191,3 +191,18 @@ def test_after_any_sync_the_project_matches_the_file_and_a_resync_is_a_no_op(
             emulator.requests.clear()
             assert {j.action for j in sync_jobs(client, PROJECT, spec).jobs} == {"unchanged"}
             assert writes(emulator) == []
+
+
+def test_the_spark_runtime_add_on_is_synced_and_updated(client: CmlClient, emulator: CmlEmulator) -> None:
+    with_spark = chain(newbatch={"runtime_addon_identifiers": ["spark351-24.1-h1"]})
+    sync_jobs(client, PROJECT, spec_of(with_spark))
+    assert jobs_by_name(client)["newbatch"]["runtime_addon_identifiers"] == ["spark351-24.1-h1"]
+    assert jobs_by_name(client)["retrain"]["runtime_addon_identifiers"] == []
+    emulator.requests.clear()
+
+    report = sync_jobs(client, PROJECT, spec_of(chain()))
+
+    assert {j.name: j.changes for j in report.jobs if j.action == "update"} == {
+        "newbatch": {"runtime_addon_identifiers": [["spark351-24.1-h1"], []]}
+    }
+    assert writes(emulator) == ["update_job"]

@@ -30,12 +30,15 @@ def report_to_dict(report: ContractReport) -> dict[str, Any]:
         "rows": report.rows,
         "passed": report.passed,
         "duration_seconds": report.duration_seconds,
-        "invalid_rows": len(report.invalid_index),
+        "invalid_rows": report.invalid_count,
+        "notes": report.notes,
         "failures": [
             {
                 "check": failure.check,
                 "column": failure.column,
                 "failure_count": failure.failure_count,
+                "failure_share": _share(failure, report.rows),
+                "evaluated_on_sample_rows": failure.sample_rows,
                 "description": failure.description,
                 "examples": failure.examples,
                 "samples": failure.samples,
@@ -60,9 +63,10 @@ def report_to_markdown(report: ContractReport) -> str:
         + (
             "every check passed."
             if report.passed
-            else f"{len(report.failures)} checks failed, {len(report.invalid_index):,} rows invalid."
+            else f"{len(report.failures)} checks failed, {report.invalid_count:,} rows invalid."
         ),
     ]
+    lines += [f"- {note}" for note in report.notes]
     if report.failures:
         lines += ["", "| check | column | failures | example values |", "|---|---|---:|---|"]
         for failure in report.failures:
@@ -99,14 +103,21 @@ def write_report(report: ContractReport, directory: Path, stem: str) -> tuple[Pa
     return json_path, markdown_path
 
 
+def _share(failure: CheckFailure, rows: int) -> float | None:
+    """Failures as a share of the rows the check saw (the sample's size for a sampled check)."""
+    seen = failure.sample_rows if failure.sample_rows is not None else rows
+    return round(failure.failure_count / seen, 6) if seen and failure.column is not None else None
+
+
 def _check_cell(failure: CheckFailure) -> str:
     """The check's name, with pandera's statement of the rule when it says more (a range, a message)."""
     rule = failure.description
-    if not rule or rule == failure.check:
-        return _escape(failure.check)
     if len(rule) > _MAX_CELL:
         rule = rule[: _MAX_CELL - 3] + "..."
-    return f"{_escape(failure.check)}: {_escape(rule)}"
+    cell = _escape(failure.check) if not rule or rule == failure.check else f"{_escape(failure.check)}: {_escape(rule)}"
+    if failure.sample_rows is not None:
+        cell += f" (evaluated on a sample of {failure.sample_rows:,} rows)"
+    return cell
 
 
 def _cell(value: Any) -> str:

@@ -34,6 +34,7 @@ class CheckFailure:
     samples: list[dict[str, Any]]
     examples: list[Any] = field(default_factory=list)  # distinct failing values (or the frame check's result)
     description: str = ""  # the rule as pandera states it, e.g. "in_range(18, 100)"
+    sample_rows: int | None = None  # set when the check ran on a sample of this many rows, not on every row
 
 
 @dataclass
@@ -50,6 +51,13 @@ class ContractReport:
     invalid_index: pd.Index = field(default_factory=lambda: pd.Index([]), repr=False)
     # Row label -> the checks that row failed (row-level checks only): what quarantine records per row.
     row_checks: dict[Any, list[str]] = field(default_factory=dict, repr=False)
+    # Engines that do not bring the rows to pandas (Spark) count the invalid rows instead of listing labels.
+    invalid_rows: int | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. which checks ran on a sample only
+
+    @property
+    def invalid_count(self) -> int:
+        return len(self.invalid_index) if self.invalid_rows is None else self.invalid_rows
 
     def to_dict(self) -> dict[str, Any]:
         return render.report_to_dict(self)

@@ -1,7 +1,7 @@
 """The data lake: versioned Iceberg tables typed from the data contract, behind a small interface.
 
-Callers depend on `Lake` and `open_lake` only, so another engine (e.g. Spark on CML) can be added
-without changing them.
+Callers depend on `Lake` and `open_lake` only: the engine (PyIceberg here, Spark here or on CML) is
+`lake.engine`. The Spark engine is imported only when chosen, so the embedded default stays light.
 """
 
 from __future__ import annotations
@@ -25,5 +25,17 @@ def open_lake(config: ProjectConfig) -> Lake:
             warehouse=config.warehouse_uri(),
             namespace=config.lake.namespace,
         )
-    # Unreachable while the config allows only "pyiceberg"; guards a new engine value without a branch.
-    raise ConfigError(f"unknown lake.engine {engine!r}: the supported engine is 'pyiceberg'")
+    if engine == "spark":
+        from cml_mlops.lake.spark_lake import SparkLake
+        from cml_mlops.lake.spark_session import SparkSettings
+
+        spark = config.lake.spark
+        return SparkLake(
+            catalog_name=config.lake.catalog_name,
+            catalog_uri=config.catalog_uri(),
+            warehouse=config.warehouse_uri(),
+            namespace=config.lake.namespace,
+            settings=SparkSettings(spark.profile, spark.master, spark.jdbc_jar_dir, dict(spark.conf)),
+        )
+    # Unreachable while the config allows only these; guards a new engine value without a branch.
+    raise ConfigError(f"unknown lake.engine {engine!r}: the supported engines are 'pyiceberg' and 'spark'")

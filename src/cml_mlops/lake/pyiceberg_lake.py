@@ -71,16 +71,16 @@ class PyIcebergLake(Lake):
     """Iceberg tables in `namespace` of a PyIceberg SQL catalog, files under `warehouse`."""
 
     def __init__(self, catalog_name: str, catalog_uri: str, warehouse: str, namespace: str) -> None:
-        self.namespace = _check_name("namespace", namespace)
-        self.warehouse = _prepare_warehouse(warehouse)
-        _prepare_sqlite_folder(catalog_uri)
-        self._catalog_label = _redact(catalog_uri)
+        self.namespace = check_name("namespace", namespace)
+        self.warehouse = prepare_warehouse(warehouse)
+        prepare_sqlite_folder(catalog_uri)
+        self._catalog_label = redact(catalog_uri)
         try:
             self._catalog = SqlCatalog(catalog_name, uri=catalog_uri, warehouse=self.warehouse)
             self._catalog.create_namespace_if_not_exists(self.namespace)
         except (SQLAlchemyError, OSError) as exc:
             raise LakeError(
-                f"cannot open the Iceberg catalog {self._catalog_label}: {_first_line(exc)}. "
+                f"cannot open the Iceberg catalog {self._catalog_label}: {first_line(exc)}. "
                 "Check lake.catalog_uri and that the database server is running."
             ) from exc
 
@@ -107,15 +107,15 @@ class PyIcebergLake(Lake):
         return None if snapshot is None else _snapshot(snapshot)
 
     def schema(self, table: str) -> pa.Schema:
-        return _plain_schema(self._load(table).schema().as_arrow())
+        return plain_schema(self._load(table).schema().as_arrow())
 
     def read(self, table: str, snapshot_id: int | None = None) -> pd.DataFrame:
         iceberg = self._load(table)
         snapshot = iceberg.current_snapshot() if snapshot_id is None else self._snapshot_by_id(iceberg, snapshot_id)
         if snapshot is None:
-            return _arrow_to_frame(_plain_schema(iceberg.schema().as_arrow()).empty_table())
+            return arrow_to_frame(plain_schema(iceberg.schema().as_arrow()).empty_table())
         tasks = iceberg.scan(snapshot_id=snapshot.snapshot_id).plan_files()
-        return _arrow_to_frame(_read_in_commit_order(iceberg, snapshot, tasks))
+        return arrow_to_frame(_read_in_commit_order(iceberg, snapshot, tasks))
 
     def read_increment(self, table: str, from_snapshot_id: int, to_snapshot_id: int | None = None) -> pd.DataFrame:
         iceberg = self._load(table)
@@ -133,26 +133,26 @@ class PyIcebergLake(Lake):
                 f"Read the whole table at snapshot {end.snapshot_id} instead."
             )
         if not in_range:
-            return _arrow_to_frame(_plain_schema(_schema_at(iceberg, end).as_arrow()).empty_table())
+            return arrow_to_frame(plain_schema(_schema_at(iceberg, end).as_arrow()).empty_table())
         scan = iceberg.incremental_append_scan(
             from_snapshot_id_exclusive=from_snapshot_id, to_snapshot_id_inclusive=end.snapshot_id
         )
-        return _arrow_to_frame(_read_in_commit_order(iceberg, end, scan.plan_files()))
+        return arrow_to_frame(_read_in_commit_order(iceberg, end, scan.plan_files()))
 
     # -- writing -----------------------------------------------------------------------------------
 
     def create_or_replace(self, table: str, frame: pd.DataFrame, schema: pa.Schema) -> Snapshot:
-        schema = _plain_schema(schema)
+        schema = plain_schema(schema)
         data = frame_to_arrow(frame, schema, self._qualified(table))
         if not self.table_exists(table):
             return self._create(table, data)
         iceberg = self._load(table)
-        evolve = _schema_evolution(_plain_schema(iceberg.schema().as_arrow()), schema, self._qualified(table))
+        evolve = schema_evolution(plain_schema(iceberg.schema().as_arrow()), schema, self._qualified(table))
         return self._commit(iceberg, table, data, replace=True, evolve=evolve)
 
     def append(self, table: str, frame: pd.DataFrame) -> Snapshot:
         iceberg = self._load(table)
-        data = frame_to_arrow(frame, _plain_schema(iceberg.schema().as_arrow()), self._qualified(table))
+        data = frame_to_arrow(frame, plain_schema(iceberg.schema().as_arrow()), self._qualified(table))
         return self._commit(iceberg, table, data, replace=False, evolve=None)
 
     def drop(self, table: str) -> None:
@@ -272,7 +272,7 @@ class PyIcebergLake(Lake):
         except OSError as exc:
             raise self._broken(table, exc) from exc
         except SQLAlchemyError as exc:
-            raise LakeError(f"the Iceberg catalog {self._catalog_label} failed: {_first_line(exc)}") from exc
+            raise LakeError(f"the Iceberg catalog {self._catalog_label} failed: {first_line(exc)}") from exc
 
     def _snapshot_by_id(self, iceberg: Table, snapshot_id: int) -> IcebergSnapshot:
         snapshot = iceberg.snapshot_by_id(snapshot_id)
@@ -292,7 +292,7 @@ class PyIcebergLake(Lake):
         )
 
     def _identifier(self, table: str) -> tuple[str, str]:
-        return (self.namespace, _check_name("table", table))
+        return (self.namespace, check_name("table", table))
 
     def _qualified(self, table: str) -> str:
         return f"{self.namespace}.{table}"
@@ -354,7 +354,7 @@ def _conversion_problem(frame: pd.DataFrame, schema: pa.Schema, exc: Exception) 
     return f"the frame cannot be converted to the table schema: {exc}"
 
 
-def _arrow_to_frame(data: pa.Table) -> pd.DataFrame:
+def arrow_to_frame(data: pa.Table) -> pd.DataFrame:
     """A pandas frame whose dtypes follow the schema: int64, float64, bool, object (str), datetime64[ns]."""
     columns = {}
     for field in data.schema:
@@ -399,7 +399,7 @@ def _write_data_files(
     )
 
 
-def _schema_evolution(current: pa.Schema, wanted: pa.Schema, table: str) -> Callable[[UpdateSchema], None] | None:
+def schema_evolution(current: pa.Schema, wanted: pa.Schema, table: str) -> Callable[[UpdateSchema], None] | None:
     """The schema update that turns `current` into `wanted`, None if none is needed.
 
     Adding, removing, reordering columns, changing nullability and Iceberg's promotions are fine:
@@ -455,7 +455,7 @@ def _operation(snapshot: IcebergSnapshot) -> str:
     return "unknown" if snapshot.summary is None else str(snapshot.summary.operation.value)
 
 
-def _plain_schema(schema: pa.Schema) -> pa.Schema:
+def plain_schema(schema: pa.Schema) -> pa.Schema:
     """The schema without Iceberg/pandas metadata and with plain strings, so schemas compare by content."""
     return pa.schema(
         [
@@ -474,12 +474,12 @@ def _delete_quietly(iceberg: Table, paths: list[str]) -> None:
             log.warning("could not delete orphan file %s: %s", path, exc)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """The gist of a driver error (SQLAlchemy appends background links on further lines)."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _check_name(kind: str, name: str) -> str:
+def check_name(kind: str, name: str) -> str:
     if not isinstance(name, str) or not re.fullmatch(IDENTIFIER_PATTERN, name):
         raise LakeError(f"invalid {kind} name {name!r}: use letters, digits and underscores, not starting with a digit")
     return name
@@ -495,7 +495,7 @@ def _local_path(location: str) -> Path | None:
     return None
 
 
-def _prepare_warehouse(warehouse: str) -> str:
+def prepare_warehouse(warehouse: str) -> str:
     """The warehouse as a URI; a local folder is created so the first write does not fail on it."""
     folder = _local_path(warehouse)
     if folder is None:
@@ -504,7 +504,7 @@ def _prepare_warehouse(warehouse: str) -> str:
     return folder.resolve().as_uri()
 
 
-def _prepare_sqlite_folder(catalog_uri: str) -> None:
+def prepare_sqlite_folder(catalog_uri: str) -> None:
     """Create the folder of a SQLite catalog file (SQLite creates the file, not its folder)."""
     try:
         url = make_url(catalog_uri)
@@ -514,7 +514,7 @@ def _prepare_sqlite_folder(catalog_uri: str) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _redact(catalog_uri: str) -> str:
+def redact(catalog_uri: str) -> str:
     """The catalog URL for messages, without its password."""
     try:
         return make_url(catalog_uri).render_as_string(hide_password=True)

@@ -16,8 +16,9 @@ from cml_mlops.config import ProjectConfig
 from cml_mlops.contracts import validate_frame
 from cml_mlops.contracts.report import failure_summary
 from cml_mlops.errors import ContractViolation, LakeError
-from cml_mlops.lake import open_lake
+from cml_mlops.lake import Lake, open_lake
 from cml_mlops.project import load_project_module
+from cml_mlops.training.sampling import SampleRecord, stratified_sample
 
 ICEBERG_SCHEME = "iceberg://"
 
@@ -31,6 +32,7 @@ class TrainingData:
     snapshot_id: int
     contract: str
     contract_version: str
+    sample: SampleRecord | None = None  # set when the snapshot had more than training.max_rows rows
 
     @property
     def version(self) -> str:
@@ -52,7 +54,7 @@ def load_training_data(config: ProjectConfig, snapshot_id: int | None = None) ->
         if current is None:
             raise LakeError(f"table {qualified} has no data: run `cml-mlops lake load` first")
         chosen = current.snapshot_id if snapshot_id is None else snapshot_id
-        frame = lake.read(table, snapshot_id=chosen)
+        frame, sample = _read(config, lake, table, chosen, getattr(contracts, "TARGET", None))
     report = validate_frame(frame, contracts.RawDataset)
     if not report.passed:
         raise ContractViolation(
@@ -60,7 +62,31 @@ def load_training_data(config: ProjectConfig, snapshot_id: int | None = None) ->
             f"(details: cml-mlops validate --snapshot-id {chosen})",
             report=report,
         )
-    return TrainingData(frame, qualified, chosen, report.contract, report.contract_version or "unknown")
+    return TrainingData(frame, qualified, chosen, report.contract, report.contract_version or "unknown", sample)
+
+
+def _read(
+    config: ProjectConfig, lake: Lake, table: str, snapshot_id: int, target: str | None
+) -> tuple[pd.DataFrame, SampleRecord | None]:
+    """The snapshot's rows, or a stratified sample of training.max_rows of them (drawn by Spark on Spark)."""
+    max_rows, seed = config.training.max_rows, config.training.seed
+    if max_rows is None:
+        return lake.read(table, snapshot_id=snapshot_id), None
+    if type(lake).__name__ == "SparkLake":
+        from cml_mlops.lake.spark_lake import SparkLake
+        from cml_mlops.training.sampling import cut_to_quotas, spark_stratified_sample
+
+        assert isinstance(lake, SparkLake)
+        located = lake.dataframe(table, snapshot_id).select("*", "_file", "_pos")  # write order survives sampling
+        drawn, total, quotas = spark_stratified_sample(located, target, max_rows, seed)
+        frame = lake.to_frame(table, drawn, snapshot_id)
+        frame = cut_to_quotas(frame, target, quotas, seed) if quotas and target else frame.head(max_rows)
+    else:
+        full = lake.read(table, snapshot_id=snapshot_id)
+        total, frame = len(full), stratified_sample(full, target, max_rows, seed)
+    if total <= max_rows:
+        return frame, None
+    return frame, SampleRecord(total, len(frame), max_rows, seed, target)
 
 
 class IcebergDatasetSource(DatasetSource):

@@ -194,6 +194,7 @@ def train(
         Tag.POSITIVE_LABEL: rows.positive_label,
         Tag.NEGATIVE_LABEL: plan.negative_label,
         Tag.FEATURES: json.dumps(rows.features),
+        **(plan.data.sample.tags() if plan.data.sample else {}),
         **(extra_tags or {}),
     }
     params = {

@@ -602,6 +602,8 @@ class EmulatorState:
                 job[name] = body[name]
         if "nvidia_gpu" in body:
             job["nvidia_gpu"] = int(body["nvidia_gpu"] or 0)
+        if "runtime_addon_identifiers" in body:
+            job["runtime_addon_identifiers"] = [str(a) for a in body["runtime_addon_identifiers"] or []]
         parent = body.get("parent_id") or body.get("parent_job_id")
         if "parent_id" in body or "parent_job_id" in body:
             if parent and (parent == job["id"] or parent not in self.jobs):
@@ -636,6 +638,7 @@ class EmulatorState:
             "timezone": body.get("timezone", "America/Los_Angeles"),
             "environment": "{}",
             "runtime_identifier": "",
+            "runtime_addon_identifiers": [],
             "kill_on_timeout": False,
             "created_at": now,
             "updated_at": now,

@@ -55,6 +55,9 @@ class JobSpec(_StrictJobModel):
     script: str = Field(description="path of the script, relative to the project root")
     arguments: str = ""
     runtime_identifier: str = Field(default="", description="default: cml.runtime_identifier of cml-mlops.yaml")
+    runtime_addon_identifiers: list[str] = Field(
+        default_factory=list, description="e.g. the Spark add-on (spark351-...) for jobs on lake.engine: spark"
+    )
     cpu: float = Field(default=1.0, gt=0)
     memory: float = Field(default=2.0, gt=0, description="GB")
     nvidia_gpu: int = Field(default=0, ge=0)
