@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import metrics as skm
 
 # Score-based metrics take probabilities; label-based ones take predictions at the decision threshold.
 ScoreMetric = Callable[[np.ndarray, np.ndarray], float]
@@ -33,22 +32,30 @@ class Metric:
     compute: Callable[[np.ndarray, np.ndarray], float]
 
 
-def _on_labels(func: Callable[..., float]) -> Callable[[np.ndarray, np.ndarray], float]:
-    return lambda y, labels: float(func(y, labels, zero_division=0))
+def _sklearn(name: str, **options: object) -> Callable[[np.ndarray, np.ndarray], float]:
+    """sklearn.metrics.<name> as a float metric. scikit-learn is imported at the first call, not here: the config
+    validates metric names against METRICS, and commands that load the config must not pay for scikit-learn."""
+
+    def compute(y: np.ndarray, values: np.ndarray) -> float:
+        from sklearn import metrics as skm
+
+        return float(getattr(skm, name)(y, values, **options))
+
+    return compute
 
 
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
-        Metric("roc_auc", False, True, lambda y, p: float(skm.roc_auc_score(y, p))),
-        Metric("pr_auc", False, True, lambda y, p: float(skm.average_precision_score(y, p))),
-        Metric("log_loss", False, False, lambda y, p: float(skm.log_loss(y, p, labels=[0, 1]))),
-        Metric("brier", False, False, lambda y, p: float(skm.brier_score_loss(y, p))),
+        Metric("roc_auc", False, True, _sklearn("roc_auc_score")),
+        Metric("pr_auc", False, True, _sklearn("average_precision_score")),
+        Metric("log_loss", False, False, _sklearn("log_loss", labels=[0, 1])),
+        Metric("brier", False, False, _sklearn("brier_score_loss")),
         Metric("lift_top_decile", False, True, lift_top_decile),
-        Metric("accuracy", True, True, lambda y, labels: float(skm.accuracy_score(y, labels))),
-        Metric("precision", True, True, _on_labels(skm.precision_score)),
-        Metric("recall", True, True, _on_labels(skm.recall_score)),
-        Metric("f1", True, True, _on_labels(skm.f1_score)),
+        Metric("accuracy", True, True, _sklearn("accuracy_score")),
+        Metric("precision", True, True, _sklearn("precision_score", zero_division=0)),
+        Metric("recall", True, True, _sklearn("recall_score", zero_division=0)),
+        Metric("f1", True, True, _sklearn("f1_score", zero_division=0)),
     )
 }
 # Selection and gate metrics must rank models: accuracy does not on imbalanced data (all "no" scores ~88%).
@@ -86,7 +93,9 @@ def best_threshold(
         return float(np.quantile(probability, 1 - contact_budget))
     if objective != "f1":
         raise ValueError(f"unknown threshold objective {objective!r}: use 'f1' or 'precision_at_budget'")
-    precision, recall, thresholds = skm.precision_recall_curve(y_true, probability)
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(y_true, probability)
     with np.errstate(invalid="ignore", divide="ignore"):
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     if len(thresholds) == 0:
