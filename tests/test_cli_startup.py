@@ -90,8 +90,8 @@ def test_serving_status_and_undeploy_with_nothing_deployed_import_no_model_libra
     for command in ("serving-status", "undeploy"):
         code, modules = imported_by(command, cwd=baked_project, env=env)
         assert code == 0, command
-        # The config (pydantic, yaml; numpy for its metric names) and requests (the health check) are needed.
-        assert modules & (FORBIDDEN_AT_HELP - {"pydantic", "yaml", "numpy", "requests"}) == set(), command
+        # The config (pydantic, yaml) and requests (the health check of a deployment) are needed.
+        assert modules & (FORBIDDEN_AT_HELP - {"pydantic", "yaml", "requests"}) == set(), command
 
 
 def test_lake_snapshots_imports_no_model_library(baked_project: Path, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from cml_mlops.profiles import PROFILE_ENV, PROFILES
 
 # Each step's module is imported only when that step runs; its short help (the first paragraph of its docstring)
 # is copied here so that `cml-mlops --help` imports none of them. tests/test_cli_startup.py keeps the two equal.
-COMMANDS = {
+COMMANDS: dict[str, LazyCommand] = {
     "ingest": LazyCommand(
         "cml_mlops.ingest.command:ingest", "Download the data set, extract its CSV safely and verify its SHA-256."
     ),

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-# Score-based metrics take probabilities; label-based ones take predictions at the decision threshold.
-ScoreMetric = Callable[[np.ndarray, np.ndarray], float]
+if TYPE_CHECKING:  # numpy and scikit-learn are imported by the functions: the config validates names from here
+    import numpy as np
 
 
 def lift_top_decile(y_true: np.ndarray, probability: np.ndarray) -> float:
     """Positive rate among the 10% highest-scored rows, divided by the overall positive rate."""
+    import numpy as np
+
     y_true = np.asarray(y_true, dtype=float)
     base_rate = y_true.mean()
     if len(y_true) == 0 or base_rate == 0:
@@ -64,6 +65,8 @@ RANKING_METRICS = tuple(name for name in METRICS if name != "accuracy")
 
 def compute_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, float]:
     """Every metric for 0/1 targets and positive-class probabilities, labels taken at `threshold`."""
+    import numpy as np
+
     y_true = np.asarray(y_true).astype(int)
     probability = np.asarray(probability, dtype=float)
     labels = (probability >= threshold).astype(int)
@@ -85,6 +88,8 @@ def best_threshold(
     `f1`: the F1-maximising cut. `precision_at_budget`: contact the top `contact_budget` share of rows, i.e. the
     threshold is that quantile of the scores (precision is then what the budget buys).
     """
+    import numpy as np
+
     y_true = np.asarray(y_true).astype(int)
     probability = np.asarray(probability, dtype=float)
     if objective == "precision_at_budget":
