@@ -27,6 +27,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "load_average": [round(load, 2) for load in os.getloadavg()],  # 1, 5, 15 min: is the machine shared now?
     }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -29,10 +31,27 @@ class StepResult:
     seconds: float
     last_line: str
     expected: int = 0  # some steps must fail, e.g. monitoring after drift was injected
+    user_cpu_seconds: float = 0.0  # of the step's process and the children it waited for (not a detached server)
 
     @property
     def ok(self) -> bool:
         return self.returncode == self.expected
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "exit_code": self.returncode,
+            "expected_exit_code": self.expected,
+            "ok": self.ok,
+            "wall_seconds": round(self.seconds, 3),
+            "user_cpu_seconds": round(self.user_cpu_seconds, 3),
+        }
+
+
+def user_cpu() -> float:
+    """User CPU seconds of this process and its finished children: on a shared machine, the figure that load
+    does not inflate (wall time does)."""
+    return sum(resource.getrusage(who).ru_utime for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
 
 @dataclass(frozen=True)
@@ -83,12 +102,32 @@ def bake_project(output_dir: Path, *, fresh: bool = False, **context: str) -> Pa
 
 
 def run_step(
-    project: Path, name: str, command: list[str], env: dict[str, str] | None = None, expected: int = 0
+    project: Path,
+    name: str,
+    command: list[str],
+    env: dict[str, str] | None = None,
+    expected: int = 0,
+    *,
+    in_process: bool = False,
 ) -> StepResult:
-    """Run a command in the project, streaming its output, and time it."""
-    shown = " ".join(["cml-mlops", *command[len(CLI) :]] if command[: len(CLI)] == CLI else command)
+    """Run a command in the project, streaming its output, and time it.
+
+    in_process: a `cml-mlops` command runs in this interpreter (ci/in_process.py), any other in its own process.
+    """
+    is_cli = command[: len(CLI)] == CLI
+    shown = " ".join(["cml-mlops", *command[len(CLI) :]] if is_cli else command)
     print(f"\n=== {name}: {shown}", flush=True)
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), user_cpu()
+    if in_process and is_cli:
+        returncode, last_line = _in_this_process(project, command[len(CLI) :], env)
+    else:
+        returncode, last_line = _in_a_subprocess(project, command, env)
+    seconds, cpu = time.perf_counter() - started, user_cpu() - cpu_before
+    print(f"=== {name}: {seconds:.1f} s wall, {cpu:.1f} s user CPU", flush=True)
+    return StepResult(name, returncode, seconds, last_line, expected, cpu)
+
+
+def _in_a_subprocess(project: Path, command: list[str], env: dict[str, str] | None) -> tuple[int, str]:
     process = subprocess.Popen(
         command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
@@ -98,18 +137,29 @@ def run_step(
         print(line, end="", flush=True)
         if line.strip():
             last_line = line.strip()
-    returncode = process.wait()
-    return StepResult(name, returncode, time.perf_counter() - started, last_line, expected)
+    return process.wait(), last_line
+
+
+def _in_this_process(project: Path, args: list[str], env: dict[str, str] | None) -> tuple[int, str]:
+    from ci.in_process import invoke_cli, step_context, teed_output
+
+    with teed_output() as output, step_context(project, dict(os.environ) if env is None else env):
+        returncode = invoke_cli(args)
+    return returncode, output.last_line
 
 
 def run_steps(
-    project: Path, steps: list[tuple[str, list[str]]] | list[Step], env: dict[str, str] | None = None
+    project: Path,
+    steps: list[tuple[str, list[str]]] | list[Step],
+    env: dict[str, str] | None = None,
+    *,
+    in_process: bool = False,
 ) -> list[StepResult]:
     """Run the steps in order, stopping at the first that does not end as expected (later steps need it)."""
     results = []
     for planned in steps:
         step = planned if isinstance(planned, Step) else Step(*planned)
-        result = run_step(project, step.name, step.command, env, step.expected)
+        result = run_step(project, step.name, step.command, env, step.expected, in_process=in_process)
         results.append(result)
         if not result.ok:
             break
@@ -118,13 +168,18 @@ def run_steps(
 
 def print_summary(title: str, results: list[StepResult], planned: int) -> None:
     print(f"\n{title}")
-    print(f"{'step':<18} {'status':<8} {'seconds':>8}  last output")
+    print(f"{'step':<18} {'status':<8} {'seconds':>8} {'user CPU':>8}  last output")
     for result in results:
         # An expected non-zero exit (a monitoring alert the demo provokes) shows as ok(1).
         if not result.ok:
             status = f"FAIL({result.returncode})"
         else:
             status = f"ok({result.returncode})" if result.returncode else "ok"
-        print(f"{result.name:<18} {status:<8} {result.seconds:>8.2f}  {result.last_line[:90]}")
+        print(
+            f"{result.name:<18} {status:<8} {result.seconds:>8.2f} {result.user_cpu_seconds:>8.2f}  "
+            f"{result.last_line[:90]}"
+        )
     for _ in range(planned - len(results)):
         print(f"{'-':<18} {'skipped':<8}")
+    wall, cpu = sum(r.seconds for r in results), sum(r.user_cpu_seconds for r in results)
+    print(f"{'steps total':<18} {'':<8} {wall:>8.2f} {cpu:>8.2f}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -73,6 +74,25 @@ def test_the_main_job_runs_every_step(demo: tuple[subprocess.CompletedProcess[st
 
 @pytest.mark.slow
 @pytest.mark.e2e
+def test_the_main_job_reports_the_time_of_each_step_and_in_total(
+    demo: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result, project = demo
+    assert result.returncode == 0
+    planned = [step.name for step in steps(keep_serving=False)]
+    timing = json.loads((project / "reports" / "main_job.json").read_text())
+    assert timing["passed"] is True and timing["skipped"] == 0
+    assert [step["name"] for step in timing["steps"]] == planned
+    assert all(step["wall_seconds"] > 0 and step["user_cpu_seconds"] > 0 for step in timing["steps"]), timing
+    assert timing["total_wall_seconds"] >= sum(step["wall_seconds"] for step in timing["steps"])
+    assert timing["total_user_cpu_seconds"] >= sum(step["user_cpu_seconds"] for step in timing["steps"])
+    assert f"main job total: {timing['total_wall_seconds']:.1f} s wall" in result.stdout
+    for step in planned:  # each step's own line, as it ends
+        assert re.search(rf"^=== {re.escape(step)}: [0-9.]+ s wall, [0-9.]+ s user CPU$", result.stdout, re.M), step
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_monitoring_catches_the_drift_and_the_redeployed_model_recovers(
     demo: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
@@ -126,3 +146,5 @@ def test_a_failing_step_fails_the_main_job(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 1
     assert "FAIL" in result.stdout and "skipped" in result.stdout
+    timing = json.loads((tmp_path / "out" / "bank-marketing" / "reports" / "main_job.json").read_text())
+    assert timing["passed"] is False and [step["ok"] for step in timing["steps"]] == [False]

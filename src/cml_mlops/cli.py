@@ -8,33 +8,95 @@ from pathlib import Path
 import click
 
 from cml_mlops import __version__
-from cml_mlops.cli_support import CleanErrorsGroup, CliState
-from cml_mlops.config import PROFILE_ENV, PROFILES
+from cml_mlops.cli_support import CleanErrorsGroup, CliState, LazyCommand
+from cml_mlops.profiles import PROFILE_ENV, PROFILES
 
-# Each step's module is imported only when that step runs (see CleanErrorsGroup).
-COMMANDS = {
-    "ingest": "cml_mlops.ingest.command:ingest",
-    "lake": "cml_mlops.data_commands:lake",
-    "validate": "cml_mlops.data_commands:validate",
-    "eda": "cml_mlops.eda.command:eda",
-    "contract": "cml_mlops.contracts.command:contract",
-    "train": "cml_mlops.training.command:train_command",
-    "gate": "cml_mlops.gates.command:gate",
-    "deploy": "cml_mlops.deploy.command:deploy",
-    "undeploy": "cml_mlops.deploy.command:undeploy",
-    "serving-status": "cml_mlops.deploy.command:serving_status",
-    "cml-emulator": "cml_mlops.cml.emulator.command:cml_emulator",
-    "cml": "cml_mlops.cml.jobs_command:cml_group",
-    "newbatch": "cml_mlops.batches.command:newbatch",
-    "retrain": "cml_mlops.retraining.command:retrain",
-    "lifecycle": "cml_mlops.lifecycle.command:lifecycle",
-    "simulate": "cml_mlops.simulation.command:simulate",
-    "labels": "cml_mlops.labels.command:labels",
-    "monitor": "cml_mlops.monitoring.command:monitor",
-    "report": "cml_mlops.monitoring.dashboard_command:report",
-    "score": "cml_mlops.batch_scoring_command:score",
-    "config": "cml_mlops.config_command:config_group",
-    "summary": "cml_mlops.summary_command:summary",
+# Each step's module is imported only when that step runs; its short help (the first paragraph of its docstring)
+# is copied here so that `cml-mlops --help` imports none of them. tests/test_cli_startup.py keeps the two equal.
+COMMANDS: dict[str, LazyCommand] = {
+    "ingest": LazyCommand(
+        "cml_mlops.ingest.command:ingest", "Download the data set, extract its CSV safely and verify its SHA-256."
+    ),
+    "lake": LazyCommand("cml_mlops.lake.command:lake", "Inspect and manage the Iceberg tables of the project."),
+    "validate": LazyCommand(
+        "cml_mlops.data_commands:validate",
+        "Validate the lake table against the data contract; write reports/validation.{json,md}.",
+    ),
+    "eda": LazyCommand(
+        "cml_mlops.eda.command:eda",
+        "Explore the raw data: distributions, target rates, missing values, correlations, leakage candidates.",
+    ),
+    "contract": LazyCommand("cml_mlops.contracts.command:contract", "Data contracts of the use case."),
+    "train": LazyCommand(
+        "cml_mlops.training.command:train_command",
+        "Train every candidate (tracked in MLflow), select on validation, register the selected model.",
+    ),
+    "gate": LazyCommand(
+        "cml_mlops.gates.command:gate",
+        "Check a model version against the gates in cml-mlops.yaml: floors, a dummy baseline, non-inferiority to "
+        "the champion (paired bootstrap), segment floors and the input/output contracts.",
+    ),
+    "deploy": LazyCommand(
+        "cml_mlops.deploy.command:deploy",
+        "Serve a gated model version, replacing the served one without downtime; alias it `champion`.",
+    ),
+    "undeploy": LazyCommand(
+        "cml_mlops.deploy.command:undeploy",
+        "Stop serving (local: the model server and its state; cml: the model's active deployments).",
+    ),
+    "serving-status": LazyCommand(
+        "cml_mlops.deploy.command:serving_status",
+        "What is served and whether it answers. Exit 1 when a deployment is recorded but not healthy.",
+    ),
+    "cml-emulator": LazyCommand(
+        "cml_mlops.cml.emulator.command:cml_emulator",
+        "Serve an emulated Cloudera ML API v2 workspace (and its model service) until interrupted.",
+    ),
+    "cml": LazyCommand(
+        "cml_mlops.cml.jobs_command:cml_group",
+        "The project's CML jobs: create or update them from cml/jobs.yaml, run them and follow their chain.",
+    ),
+    "newbatch": LazyCommand(
+        "cml_mlops.batches.command:newbatch",
+        "Append a synthetic batch drawn from the table (bootstrap plus noise), optionally drifted, as one new "
+        "Iceberg snapshot. The batch must pass the data contract first; a refused batch leaves the table unchanged.",
+    ),
+    "retrain": LazyCommand(
+        "cml_mlops.retraining.command:retrain",
+        "Retrain the project's candidates on the lake table (history plus the rows appended since the champion's "
+        "training snapshot), record the lineage in MLflow, and gate the new version against the champion.",
+    ),
+    "lifecycle": LazyCommand(
+        "cml_mlops.lifecycle.command:lifecycle",
+        "Run new batch -> retrain (gated against the champion) -> redeploy when the gate passed, then print a summary.",
+    ),
+    "simulate": LazyCommand(
+        "cml_mlops.simulation.command:simulate",
+        "Send real rows to the deployed model and log every prediction (and delayed labels) to the store.",
+    ),
+    "monitor": LazyCommand(
+        "cml_mlops.monitoring.command:monitor",
+        "Monitor the logged predictions per time window: volume, latency, positive rate, label metrics where "
+        "labels exist, and drift of every feature and of the predictions against the served version's reference "
+        "profile.",
+    ),
+    "report": LazyCommand(
+        "cml_mlops.monitoring.dashboard_command:report",
+        "Write the monitoring dashboard: metrics over time with their limits, drift per feature, volume and "
+        "latency, the models served over time, and the alerts. Reads the store and MLflow only.",
+    ),
+    "labels": LazyCommand("cml_mlops.labels.command:labels", "Ground truth of logged predictions."),
+    "score": LazyCommand(
+        "cml_mlops.batch_scoring_command:score",
+        "Score every row with the registered model; the predictions table is written in one snapshot.",
+    ),
+    "config": LazyCommand(
+        "cml_mlops.config_command:config_group",
+        "The project configuration (cml-mlops.yaml, its profiles and CML_MLOPS_* variables).",
+    ),
+    "summary": LazyCommand(
+        "cml_mlops.summary_command:summary", "Markdown summaries for pull requests and monitoring issues."
+    ),
 }
 
 

@@ -27,11 +27,10 @@ from pydantic import (
 )
 
 from cml_mlops.errors import ConfigError
+from cml_mlops.profiles import PROFILE_ENV, PROFILES
 
 CONFIG_FILENAME = "cml-mlops.yaml"
-PROFILES = ("local", "ci", "prod")
 ENV_PREFIX = "CML_MLOPS_"
-PROFILE_ENV = "CML_MLOPS_PROFILE"
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # Marks a setting whose empty value means something ("no checksum"): an empty variable sets it. Other empty
 # variables are ignored, since CI systems pass an unset variable (`${{ vars.X }}`) as an empty one.
@@ -365,7 +364,7 @@ class MonitoringSection(Section):
     @field_validator("floors", "ceilings")
     @classmethod
     def _known_metrics(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
-        from cml_mlops.monitoring.performance import CEILING_METRICS, FLOOR_METRICS
+        from cml_mlops.monitoring.metric_names import CEILING_METRICS, FLOOR_METRICS
 
         known = FLOOR_METRICS if info.field_name == "floors" else CEILING_METRICS
         unknown = sorted(set(value) - set(known))

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cml_mlops.cli_support import pass_config
-from cml_mlops.config import ProjectConfig
-from cml_mlops.contracts.report import failure_summary
 from cml_mlops.errors import ContractViolation
-from cml_mlops.lake.command import lake  # `load` joins the lake group here
-from cml_mlops.loading import load_raw_csv
-from cml_mlops.validation import validate_table
+
+if TYPE_CHECKING:  # the contract and lake libraries are imported when a command runs, not for --help
+    from cml_mlops.config import ProjectConfig
 
 
-@lake.command("load")
+@click.command("load")  # listed in the `lake` group (cml_mlops.lake.command)
 @click.option(
     "--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="CSV to load (default: the one `cml-mlops ingest` fetched).",
@@ -28,6 +27,8 @@ from cml_mlops.validation import validate_table
 @pass_config
 def load(config: ProjectConfig, csv_path: Path | None, mode: str, quarantine: bool) -> None:
     """Check the raw CSV against the contract and write it to the Iceberg table (all or nothing)."""
+    from cml_mlops.loading import load_raw_csv
+
     result = load_raw_csv(config, csv_path=csv_path, mode=mode, quarantine=quarantine)  # type: ignore[arg-type]
     if result.quarantined:
         click.echo(f"quarantined {result.quarantined} rows in {config.lake.quarantine_table}", err=True)
@@ -46,6 +47,9 @@ def load(config: ProjectConfig, csv_path: Path | None, mode: str, quarantine: bo
 @pass_config
 def validate(config: ProjectConfig, snapshot_id: int | None, quarantine: bool) -> None:
     """Validate the lake table against the data contract; write reports/validation.{json,md}."""
+    from cml_mlops.contracts.report import failure_summary
+    from cml_mlops.validation import validate_table
+
     outcome = validate_table(config, snapshot_id=snapshot_id, quarantine=quarantine)
     report = outcome.report
     if outcome.quarantined:

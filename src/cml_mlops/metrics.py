@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-from sklearn import metrics as skm
-
-# Score-based metrics take probabilities; label-based ones take predictions at the decision threshold.
-ScoreMetric = Callable[[np.ndarray, np.ndarray], float]
+if TYPE_CHECKING:  # numpy and scikit-learn are imported by the functions: the config validates names from here
+    import numpy as np
 
 
 def lift_top_decile(y_true: np.ndarray, probability: np.ndarray) -> float:
     """Positive rate among the 10% highest-scored rows, divided by the overall positive rate."""
+    import numpy as np
+
     y_true = np.asarray(y_true, dtype=float)
     base_rate = y_true.mean()
     if len(y_true) == 0 or base_rate == 0:
@@ -33,22 +33,30 @@ class Metric:
     compute: Callable[[np.ndarray, np.ndarray], float]
 
 
-def _on_labels(func: Callable[..., float]) -> Callable[[np.ndarray, np.ndarray], float]:
-    return lambda y, labels: float(func(y, labels, zero_division=0))
+def _sklearn(name: str, **options: object) -> Callable[[np.ndarray, np.ndarray], float]:
+    """sklearn.metrics.<name> as a float metric. scikit-learn is imported at the first call, not here: the config
+    validates metric names against METRICS, and commands that load the config must not pay for scikit-learn."""
+
+    def compute(y: np.ndarray, values: np.ndarray) -> float:
+        from sklearn import metrics as skm
+
+        return float(getattr(skm, name)(y, values, **options))
+
+    return compute
 
 
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
-        Metric("roc_auc", False, True, lambda y, p: float(skm.roc_auc_score(y, p))),
-        Metric("pr_auc", False, True, lambda y, p: float(skm.average_precision_score(y, p))),
-        Metric("log_loss", False, False, lambda y, p: float(skm.log_loss(y, p, labels=[0, 1]))),
-        Metric("brier", False, False, lambda y, p: float(skm.brier_score_loss(y, p))),
+        Metric("roc_auc", False, True, _sklearn("roc_auc_score")),
+        Metric("pr_auc", False, True, _sklearn("average_precision_score")),
+        Metric("log_loss", False, False, _sklearn("log_loss", labels=[0, 1])),
+        Metric("brier", False, False, _sklearn("brier_score_loss")),
         Metric("lift_top_decile", False, True, lift_top_decile),
-        Metric("accuracy", True, True, lambda y, labels: float(skm.accuracy_score(y, labels))),
-        Metric("precision", True, True, _on_labels(skm.precision_score)),
-        Metric("recall", True, True, _on_labels(skm.recall_score)),
-        Metric("f1", True, True, _on_labels(skm.f1_score)),
+        Metric("accuracy", True, True, _sklearn("accuracy_score")),
+        Metric("precision", True, True, _sklearn("precision_score", zero_division=0)),
+        Metric("recall", True, True, _sklearn("recall_score", zero_division=0)),
+        Metric("f1", True, True, _sklearn("f1_score", zero_division=0)),
     )
 }
 # The values each metric can take: a floor or ceiling outside them is a typo (0.75 meant, 75 written).
@@ -84,6 +92,8 @@ RANKING_METRICS = tuple(name for name in METRICS if name != "accuracy")
 
 def compute_metrics(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, float]:
     """Every metric for 0/1 targets and positive-class probabilities, labels taken at `threshold`."""
+    import numpy as np
+
     y_true = np.asarray(y_true).astype(int)
     probability = np.asarray(probability, dtype=float)
     labels = (probability >= threshold).astype(int)
@@ -105,6 +115,8 @@ def best_threshold(
     `f1`: the F1-maximising cut. `precision_at_budget`: contact the top `contact_budget` share of rows, i.e. the
     threshold is that quantile of the scores (precision is then what the budget buys).
     """
+    import numpy as np
+
     y_true = np.asarray(y_true).astype(int)
     probability = np.asarray(probability, dtype=float)
     if objective == "precision_at_budget":
@@ -113,7 +125,9 @@ def best_threshold(
         return float(np.quantile(probability, 1 - contact_budget))
     if objective != "f1":
         raise ValueError(f"unknown threshold objective {objective!r}: use 'f1' or 'precision_at_budget'")
-    precision, recall, thresholds = skm.precision_recall_curve(y_true, probability)
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(y_true, probability)
     with np.errstate(invalid="ignore", divide="ignore"):
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     if len(thresholds) == 0:

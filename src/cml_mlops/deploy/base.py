@@ -11,12 +11,12 @@ from __future__ import annotations
 import abc
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from cml_mlops.config import ProjectConfig
 from cml_mlops.errors import CmlMlopsError
-from cml_mlops.registry import alias_version, gate_passed, get_version, set_alias
-from cml_mlops.tracking import CHALLENGER, CHAMPION, VALIDATION_STATUS, TrackingError, configure_mlflow, model_version
+
+if TYPE_CHECKING:  # MLflow is imported by the functions that use the registry, not by `serving-status`
+    from cml_mlops.config import ProjectConfig
 
 # Target name -> "module:class", imported only when used (the CML target needs its own client libraries).
 TARGETS = {"local": "cml_mlops.deploy.local:LocalTarget", "cml": "cml_mlops.deploy.cml:CmlTarget"}
@@ -82,6 +82,9 @@ def get_target(name: str, config: ProjectConfig) -> DeploymentTarget:
 
 def resolve_version(config: ProjectConfig, version: str | int | None) -> str:
     """The version asked for; by default the `challenger` (the last gated version), else the newest."""
+    from cml_mlops.registry import alias_version, get_version
+    from cml_mlops.tracking import CHALLENGER, configure_mlflow, model_version
+
     if version is not None:
         return str(get_version(config, version).version)
     challenger = alias_version(config, CHALLENGER)
@@ -92,6 +95,9 @@ def resolve_version(config: ProjectConfig, version: str | int | None) -> str:
 
 def deploy_version(config: ProjectConfig, target: DeploymentTarget, version: str | int) -> Deployment:
     """Gate check, then the target's deploy, then `champion` -> version. Nothing changes when a step fails."""
+    from cml_mlops.registry import gate_passed, get_version, set_alias
+    from cml_mlops.tracking import CHAMPION, VALIDATION_STATUS, TrackingError
+
     target.preflight()
     number = str(version)
     if not gate_passed(config, number):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from cml_mlops.cli_support import pass_config
-from cml_mlops.config import ProjectConfig
 from cml_mlops.deploy.base import TARGETS, deploy_version, get_target, resolve_version
+
+if TYPE_CHECKING:
+    from cml_mlops.config import ProjectConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 

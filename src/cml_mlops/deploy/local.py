@@ -9,7 +9,6 @@ stopped, the old one keeps serving, and DeployError says which step failed and w
 from __future__ import annotations
 
 from cml_mlops.deploy.base import DeployError, Deployment, DeploymentStatus, DeploymentTarget
-from cml_mlops.deploy.smoke import smoke_record
 from cml_mlops.reports import ReportWriteError
 from cml_mlops.serving.process import (
     ServerRecord,
@@ -39,6 +38,8 @@ class LocalTarget(DeploymentTarget):
     def deploy(self, version: str) -> Deployment:
         config = self.config
         self.preflight()
+        from cml_mlops.deploy.smoke import smoke_record  # the registry and the contract: only a deploy needs them
+
         record_to_score = smoke_record(self.config, version)
         host, port = config.serving.host, config.serving.port
         with state_lock(config):

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from cml_mlops.cli_support import pass_config
-from cml_mlops.config import ProjectConfig
-from cml_mlops.lake import Snapshot, open_lake
+from cml_mlops.cli_support import CleanErrorsGroup, LazyCommand, pass_config
+
+if TYPE_CHECKING:  # the lake's libraries (pyiceberg, pyarrow, pandas) are imported when a command opens it
+    from cml_mlops.config import ProjectConfig
+    from cml_mlops.lake import Snapshot
 
 COLUMNS = ("id", "parent", "committed at", "operation", "added rows", "total rows")
 
 
-@click.group("lake")
+# `load` checks the data against the contract, so it lives with `validate` (cml_mlops.data_commands).
+LOAD = LazyCommand(
+    "cml_mlops.data_commands:load",
+    "Check the raw CSV against the contract and write it to the Iceberg table (all or nothing).",
+)
+
+
+@click.group("lake", cls=CleanErrorsGroup, lazy_commands={"load": LOAD})
 def lake() -> None:
     """Inspect and manage the Iceberg tables of the project."""
 
@@ -24,6 +34,8 @@ def lake() -> None:
 @pass_config
 def snapshots(config: ProjectConfig, table: str | None, as_json: bool) -> None:
     """List the snapshots of a table, oldest first."""
+    from cml_mlops.lake import open_lake
+
     name = table or config.lake.table
     with open_lake(config) as opened:
         found = opened.snapshots(name)
@@ -46,6 +58,8 @@ def drop(config: ProjectConfig, table: str | None, yes: bool) -> None:
     qualified = f"{config.lake.namespace}.{name}"
     if not yes:
         raise click.UsageError(f"dropping {qualified} deletes its data and history: add --yes to confirm")
+    from cml_mlops.lake import open_lake
+
     with open_lake(config) as opened:
         opened.drop(name)
     click.echo(f"dropped table {qualified}")

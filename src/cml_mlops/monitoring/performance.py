@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from cml_mlops.monitoring.metric_names import CEILING_METRICS, FLOOR_METRICS
 from cml_mlops.monitoring.queries import PROBABILITY_BINS, QUANTILES, UNLABELLED_BIN, TrafficGroup
 
-FLOOR_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
-CEILING_METRICS = ("brier", "ece")
 CALIBRATION_BINS = 10
 CONFIDENCE = 0.95
 BANDED_METRICS = ("accuracy", "precision", "recall", "roc_auc")

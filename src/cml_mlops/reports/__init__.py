@@ -1,4 +1,12 @@
-"""Readable reports (self-contained HTML with embedded plots) and their JSON twins for machines."""
+"""Readable reports (self-contained HTML with embedded plots) and their JSON twins for machines.
+
+The HTML part (matplotlib, jinja2) is imported on first use, so that commands that only write files start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from cml_mlops.reports.files import (
     ReportWriteError,
@@ -8,15 +16,28 @@ from cml_mlops.reports.files import (
     write_json,
     write_text_atomic,
 )
-from cml_mlops.reports.html import (
-    FigureImage,
-    HtmlReport,
-    ReportSection,
-    Table,
-    Text,
-    figure_to_data_uri,
-    html_document,
+
+if TYPE_CHECKING:
+    from cml_mlops.reports.html import (
+        FigureImage,
+        HtmlReport,
+        ReportSection,
+        Table,
+        Text,
+        figure_to_data_uri,
+        html_document,
+    )
+
+_HTML_NAMES = frozenset(
+    {"FigureImage", "HtmlReport", "ReportSection", "Table", "Text", "figure_to_data_uri", "html_document"}
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HTML_NAMES:
+        return getattr(importlib.import_module("cml_mlops.reports.html"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FigureImage",

@@ -12,9 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from cml_mlops.errors import CmlMlopsError
 
 
@@ -24,6 +21,9 @@ class ReportWriteError(CmlMlopsError):
 
 def to_jsonable(value: Any) -> Any:
     """`value` made of JSON types only: numpy/pandas scalars unwrapped, NaN/inf/NA as None, dates as ISO text."""
+    import numpy as np  # here, not at the top: the atomic writers serve commands that need neither (start-up)
+    import pandas as pd
+
     if value is None or isinstance(value, (bool, str)):
         return value
     if value is pd.NA or value is pd.NaT:

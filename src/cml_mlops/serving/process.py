@@ -32,8 +32,6 @@ import requests
 from cml_mlops.config import ProjectConfig, env_name
 from cml_mlops.errors import CmlMlopsError
 from cml_mlops.reports import write_files_atomic
-from cml_mlops.serving.app import ADMIN_HEADER, ADMIN_LIVE_PATH, ADMIN_TOKEN_ENV
-from cml_mlops.serving.server import tcp_listener
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +189,10 @@ class StartedServer:
         self.log_file = state_dir(config) / LOG_DIR / f"server-v{self.version}-{stamp}.log"
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._admin_token = secrets.token_urlsafe(32)
+        # Imported here: the server's modules (uvicorn, the scorer) are not needed to read or stop a deployment.
+        from cml_mlops.serving.app import ADMIN_TOKEN_ENV
+        from cml_mlops.serving.server import tcp_listener
+
         # The deployer binds the private port and hands the socket down: its number is known before the child runs.
         private = tcp_listener("127.0.0.1", 0, backlog=64)
         self.private_port: int = private.getsockname()[1]
@@ -260,6 +262,8 @@ class StartedServer:
 
     def go_live(self, host: str, port: int, takeover: str | None) -> dict[str, Any]:
         """Make the verified server accept on the public host:port (taking the listener over from `takeover`)."""
+        from cml_mlops.serving.app import ADMIN_HEADER, ADMIN_LIVE_PATH
+
         try:
             answer = self._session.post(
                 f"{self.private_url}{ADMIN_LIVE_PATH}",
