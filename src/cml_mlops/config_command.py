@@ -7,7 +7,6 @@ import json
 import click
 
 from cml_mlops.cli_support import CleanErrorsGroup, CliState
-from cml_mlops.config_sources import explain_config, render_settings
 
 
 @click.group("config", cls=CleanErrorsGroup)
@@ -20,6 +19,8 @@ def config_group() -> None:
 @click.pass_context
 def show(ctx: click.Context, as_json: bool) -> None:
     """Print every setting with its source: default, file, profile <name> or env <VARIABLE>. Secrets are masked."""
+    from cml_mlops.config_sources import explain_config, render_settings  # pydantic and yaml: not for --help
+
     state = ctx.find_object(CliState) or CliState()
     config, settings = explain_config(state.project_dir, state.profile)
     if as_json:

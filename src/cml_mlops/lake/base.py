@@ -14,6 +14,12 @@ from types import TracebackType
 import pandas as pd
 import pyarrow as pa
 
+from cml_mlops.errors import LakeError
+
+
+class NoSuchTable(LakeError):
+    """The table is not in the catalog (engines raise it where the catalog answers "absent" rather than failing)."""
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -35,7 +35,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from cml_mlops.config import IDENTIFIER_PATTERN
 from cml_mlops.errors import LakeError
-from cml_mlops.lake.base import Lake, Snapshot
+from cml_mlops.lake.base import Lake, NoSuchTable, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,6 @@ _PROMOTIONS = {
     (pa.int32(), pa.int64()),
     (pa.float32(), pa.float64()),
 }
-
-
-class _NoSuchTable(LakeError):
-    """The table is not in the catalog (table_exists answers False instead of raising)."""
 
 
 class PyIcebergLake(Lake):
@@ -93,7 +89,7 @@ class PyIcebergLake(Lake):
     def table_exists(self, table: str) -> bool:
         try:
             self._load(table)
-        except _NoSuchTable:
+        except NoSuchTable:
             return False
         return True
 
@@ -265,7 +261,7 @@ class PyIcebergLake(Lake):
         try:
             return self._catalog.load_table(self._identifier(table))
         except NoSuchTableError:
-            raise _NoSuchTable(
+            raise NoSuchTable(
                 f"table {self._qualified(table)} does not exist in the lake (catalog {self._catalog_label}): "
                 "load data into it first"
             ) from None

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cml_mlops.errors import LakeError
-from cml_mlops.lake.base import Lake, Snapshot
+from cml_mlops.lake.base import Lake, NoSuchTable, Snapshot
 from cml_mlops.lake.pyiceberg_lake import (
     KNOWN_SNAPSHOTS_SHOWN,
     arrow_to_frame,
@@ -46,10 +46,6 @@ if TYPE_CHECKING:
 
 _ORDER = "__cml_order"  # commit order of a row's data file, joined in to return rows in write order
 CML_CATALOG = "spark_catalog"  # the session catalog, Iceberg over the Hive Metastore (lake.spark.profile: cml)
-
-
-class _NoSuchTable(LakeError):
-    """The table is not in the catalog."""
 
 
 class SparkLake(Lake):
@@ -85,7 +81,7 @@ class SparkLake(Lake):
     def table_exists(self, table: str) -> bool:
         try:
             self._load(table)
-        except _NoSuchTable:
+        except NoSuchTable:
             return False
         return True
 
@@ -355,7 +351,7 @@ class SparkLake(Lake):
                 f"table {self._qualified(table)} cannot be loaded ({first_line(exc)}). If its files are missing, run "
                 f"`cml-mlops lake drop --table {table} --yes` to remove the broken entry, then load the data again."
             ) from exc
-        raise _NoSuchTable(
+        raise NoSuchTable(
             f"table {self._qualified(table)} does not exist in the lake (catalog {self.catalog_name}): "
             "load data into it first"
         )
