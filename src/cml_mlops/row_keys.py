@@ -17,12 +17,13 @@ _MISSING = "\x00<NA>"  # the text of a missing value in a key (no real value is 
 
 def row_keys(frame: pd.DataFrame) -> pd.Series:
     """One 16-hex-digit content key per row of `frame` (same index); equal rows get equal keys."""
-    canonical = pd.DataFrame(index=frame.index)
+    columns: dict[str, pd.Series] = {}
     for name in sorted(map(str, frame.columns)):
         column = frame[name]
         if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-            canonical[name] = column.astype("float64")
+            columns[name] = column.astype("float64")
         else:
-            canonical[name] = column.astype("string").fillna(_MISSING).astype(object)
+            columns[name] = column.astype("string").fillna(_MISSING).astype(object)
+    canonical = pd.DataFrame(columns, index=frame.index)
     hashes = pd.util.hash_pandas_object(canonical, index=False).to_numpy(dtype=np.uint64)
     return pd.Series([f"{value:016x}" for value in hashes], index=frame.index, dtype=object)

@@ -1,0 +1,46 @@
+"""Issue 16's scenario end to end: v1, a drifted batch and v2, a batch without drift and v3, which passes its gate."""
+
+from __future__ import annotations
+
+import pytest
+
+from cml_mlops.batches import Drift, add_batch
+from cml_mlops.config import ProjectConfig
+from cml_mlops.gates.runner import read_split
+from cml_mlops.registry import set_alias
+from cml_mlops.retraining import run_retrain
+from cml_mlops.row_keys import row_keys
+from cml_mlops.tracking import CHAMPION, TEST_SPLIT_ARTIFACT, load_model_version
+from cml_mlops.training.row_parts import read_record
+
+pytestmark = pytest.mark.slow  # three trainings and gates (~10 s each on a busy machine)
+
+
+def seen_in_training(config: ProjectConfig, version: str) -> set[str]:
+    record = read_record(load_model_version(config, version=version).run_id)
+    assert record is not None
+    return set(record.loc[record["part"].isin(["train", "validation"]), "row_key"])
+
+
+def test_a_second_retrain_without_drift_passes_and_never_tests_on_a_champions_training_row(
+    config: ProjectConfig, champion: str
+) -> None:
+    add_batch(config, rows=450, seed=11, drift=Drift(shift={"age": 1.5}, category_mix={"poutcome": {"success": 0.4}}))
+    second = run_retrain(config, progress=False)
+    assert second.gate is not None and second.version == "2"
+    if second.gate_passed:  # the main job deploys a version that passed: it becomes the champion
+        set_alias(config, "2", CHAMPION)
+    add_batch(config, rows=450, seed=12)  # no drift
+    third = run_retrain(config, progress=False)
+    assert third.gate is not None and third.version == "3"
+    assert third.gate_passed, third.gate.to_markdown()
+    test = read_split(load_model_version(config, version="3"), TEST_SPLIT_ARTIFACT)
+    keys = set(row_keys(test))
+    assert not keys & seen_in_training(config, "1") and not keys & seen_in_training(config, "2")
+    checks = {check.name: check for check in third.gate.checks}
+    unseen = checks[f"test rows unseen by champion v{third.gate.champion_version}"]
+    assert unseen.status == "passed" and unseen.value == 0
+    sources = {row["source"] for row in checks[f"vs champion v{third.gate.champion_version}"].data["sources"]}
+    assert "history" in sources and sum(source.startswith("synthetic@") for source in sources) == 2
+    markdown = third.gate.to_markdown()
+    assert "per data source" in markdown and "on its own original test split" in markdown
