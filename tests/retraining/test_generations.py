@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cml_mlops.batches import Drift, add_batch
@@ -11,9 +13,12 @@ from cml_mlops.registry import set_alias
 from cml_mlops.retraining import run_retrain
 from cml_mlops.row_keys import row_keys
 from cml_mlops.tracking import CHAMPION, TEST_SPLIT_ARTIFACT, load_model_version
+from cml_mlops.training import train
 from cml_mlops.training.row_parts import read_record
+from tests.steps.conftest import project_config
+from tests.training.conftest import configure
 
-pytestmark = pytest.mark.slow  # three trainings and gates (~10 s each on a busy machine)
+pytestmark = pytest.mark.slow  # two or three trainings and gates each (~10 s each on a busy machine)
 
 
 def seen_in_training(config: ProjectConfig, version: str) -> set[str]:
@@ -44,3 +49,17 @@ def test_a_second_retrain_without_drift_passes_and_never_tests_on_a_champions_tr
     assert "history" in sources and sum(source.startswith("synthetic@") for source in sources) == 2
     markdown = third.gate.to_markdown()
     assert "per data source" in markdown and "on its own original test split" in markdown
+
+
+def test_a_new_seed_and_new_split_shares_move_no_recorded_row(
+    project: Path, config: ProjectConfig, champion: str
+) -> None:
+    configure(project, seed=777, split={"strategy": "stratified", "validation": 0.3, "test": 0.3})
+    add_batch(project_config(project), rows=300, seed=13)
+    result = train(project_config(project), progress=False)
+    before = read_record(load_model_version(config, version=champion).run_id)
+    after = read_record(load_model_version(config, version=result.model_version).run_id)
+    assert before is not None and after is not None
+    both = before.merge(after, on="row_key", suffixes=("_before", "_after"))
+    assert len(both) == len(before) and (both["part_before"] == both["part_after"]).all()
+    assert len(after) > len(before)  # the batch's rows were added, each with its source row's part
