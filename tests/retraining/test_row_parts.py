@@ -152,3 +152,13 @@ def test_a_row_drawn_from_a_row_that_is_gone_is_split_as_new(bank_frame: pd.Data
     tested = np.asarray(split.test.index)
     assert (tested >= 4000).sum() > 0  # split as unseen rows, not dropped and not all in training
     assert set(sources_of(bank_frame.iloc[4000:], record2)) == {"increment@2"}
+
+
+def test_a_copy_of_a_new_row_is_split_with_it_not_sent_to_training(bank_frame: pd.DataFrame) -> None:
+    """Noise 0 draws exact copies; drawn from rows no version has seen yet, they share those rows' fresh part."""
+    _, record = first_version(bank_frame.iloc[:3000])
+    batch, lineage = batch_of(bank_frame.iloc[3000:], rows=600, seed=8, noise=0.0)
+    table = pd.concat([bank_frame, batch], ignore_index=True)
+    split, _ = assign_parts(table, known=record, lineage=lineage, new_source="increment@2", **SETTINGS)
+    copies = set(row_keys(batch))
+    assert copies & set(row_keys(split.test)) and copies & set(row_keys(split.validation))

@@ -76,12 +76,9 @@ def assign_parts(
     sources: dict[str, str] = dict(zip(known["row_key"], known["source"], strict=True))
     drawn_from: dict[str, tuple[str, str]] = {}
     if lineage is not None and len(lineage):
-        drawn_from = {
-            key: (source_key, source)
-            for key, source_key, source in zip(
-                lineage["row_key"], lineage["source_key"], lineage["source"], strict=True
-            )
-        }
+        lines = zip(lineage["row_key"], lineage["source_key"], lineage["source"], strict=True)
+        # A row equal to its source row (no noise) is that row: it has the same key, hence the same part.
+        drawn_from = {key: (source_key, source) for key, source_key, source in lines if key != source_key}
     present = set(keys)
     _inherit(keys, parts, sources, drawn_from)
     # Fresh split: distinct unseen keys that are not drawn from a row of this table (those inherit below).
