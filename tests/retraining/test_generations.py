@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cml_mlops.batches import Drift, add_batch
@@ -12,9 +13,9 @@ from cml_mlops.gates.runner import read_split
 from cml_mlops.registry import set_alias
 from cml_mlops.retraining import run_retrain
 from cml_mlops.row_keys import row_keys
-from cml_mlops.tracking import CHAMPION, TEST_SPLIT_ARTIFACT, load_model_version
+from cml_mlops.tracking import CHAMPION, TEST_SPLIT_ARTIFACT, configure_mlflow, load_model_version
 from cml_mlops.training import train
-from cml_mlops.training.row_parts import read_record
+from cml_mlops.training.row_parts import ROW_PARTS_ARTIFACT, read_record, version_record
 from tests.steps.conftest import project_config
 from tests.training.conftest import configure
 
@@ -63,3 +64,26 @@ def test_a_new_seed_and_new_split_shares_move_no_recorded_row(
     both = before.merge(after, on="row_key", suffixes=("_before", "_after"))
     assert len(both) == len(before) and (both["part_before"] == both["part_after"]).all()
     assert len(after) > len(before)  # the batch's rows were added, each with its source row's part
+
+
+def test_a_champion_from_before_row_parts_gets_its_record_rebuilt_from_its_splits_and_snapshot(
+    config: ProjectConfig, champion: str
+) -> None:
+    """Upgrading must not lock the gate: the old champion's parts come back from its logged splits and snapshot."""
+    run_id = load_model_version(config, version=champion).run_id
+    logged = read_record(run_id)
+    assert logged is not None
+    artifacts = Path(configure_mlflow(config).get_run(run_id).info.artifact_uri.removeprefix("file://"))
+    (artifacts / ROW_PARTS_ARTIFACT).unlink()
+    assert read_record(run_id) is None
+    rebuilt = version_record(config, run_id)
+    assert rebuilt is not None
+    pd.testing.assert_frame_equal(
+        rebuilt.sort_values("row_key").reset_index(drop=True)[["row_key", "part"]],
+        logged.sort_values("row_key").reset_index(drop=True)[["row_key", "part"]],
+    )
+    add_batch(config, rows=300, seed=14)
+    result = run_retrain(config, progress=False)
+    assert result.gate is not None
+    [unseen] = [check for check in result.gate.checks if check.name == f"test rows unseen by champion v{champion}"]
+    assert unseen.status == "passed"

@@ -57,7 +57,7 @@ from cml_mlops.tracking import (
     configure_mlflow,
     load_model_version,
 )
-from cml_mlops.training.row_parts import read_record, sources_of
+from cml_mlops.training.row_parts import read_record, sources_of, version_record
 
 
 def run_gate(config: ProjectConfig, *, version: str | int | None = None) -> GateReport:
@@ -126,7 +126,7 @@ def _checks(
         if champion_version is None:
             return [skipped(NON_INFERIORITY, "vs champion", "skipped: no champion")]
         champion = load_model_version(config, version=champion_version)
-        unseen = overlap_check(row_keys(test), read_record(champion.run_id), champion.version)
+        unseen = overlap_check(row_keys(test), version_record(config, champion.run_id), champion.version)
         record = read_record(challenger.run_id)
         check = non_inferiority_check(
             y,

@@ -219,8 +219,8 @@ def overlap_check(test_keys: pd.Series, champion_record: pd.DataFrame | None, ch
             name,
             "failed",
             detail=(
-                f"champion v{champion_version} has no record of its rows' parts (trained before row parts were "
-                "recorded), so its score on these rows may be inflated: the gate fails closed; retrain the champion"
+                f"champion v{champion_version} has no record of its rows' parts and none can be rebuilt (no logged "
+                "splits or training snapshot), so its score on these rows may be inflated: the gate fails closed"
             ),
         )
     seen = champion_record[champion_record["part"].isin(["train", "validation"])]

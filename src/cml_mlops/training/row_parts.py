@@ -20,9 +20,19 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from cml_mlops.config import ProjectConfig
+from cml_mlops.errors import LakeError
+from cml_mlops.lake import open_lake
 from cml_mlops.registry import alias_version
 from cml_mlops.row_keys import row_keys
-from cml_mlops.tracking import CHAMPION, TrackingError, configure_mlflow, search_quoted
+from cml_mlops.tracking import (
+    CHAMPION,
+    TEST_SPLIT_ARTIFACT,
+    VALIDATION_SPLIT_ARTIFACT,
+    Tag,
+    TrackingError,
+    configure_mlflow,
+    search_quoted,
+)
 from cml_mlops.training.splits import PARTS, SplitError, Splits, SplitStrategy, split_frame
 
 ROW_PARTS_ARTIFACT = "splits/row_parts.parquet"
@@ -141,14 +151,46 @@ def parts_of(frame: pd.DataFrame, record: pd.DataFrame) -> pd.Series:
 
 def read_record(run_id: str) -> pd.DataFrame | None:
     """The record a training run logged, None when it has none (a run of an older cml-mlops)."""
+    frame = _parquet_artifact(run_id, ROW_PARTS_ARTIFACT)
+    return None if frame is None else frame.loc[:, list(COLUMNS)]
+
+
+def version_record(config: ProjectConfig, run_id: str) -> pd.DataFrame | None:
+    """The run's record; for a run of an older cml-mlops, rebuilt from what it logged, else None.
+
+    Such a run logged its validation and test rows and the snapshot it was trained on: every other row of that
+    snapshot was a training row. (Upgrading must not lock the gate: without this, a champion trained before row
+    parts were recorded would fail every challenger closed.)
+    """
+    record = read_record(run_id)
+    if record is not None:
+        return record
+    try:
+        snapshot = int(configure_mlflow(config).get_run(run_id).data.tags[Tag.SNAPSHOT])
+        held_out = {
+            part: _parquet_artifact(run_id, artifact)
+            for part, artifact in (("validation", VALIDATION_SPLIT_ARTIFACT), ("test", TEST_SPLIT_ARTIFACT))
+        }
+        if any(frame is None for frame in held_out.values()):
+            return None
+        with open_lake(config) as lake:
+            rows = lake.read(config.lake.table, snapshot_id=snapshot)
+    except (KeyError, ValueError, LakeError, MlflowException):
+        return None
+    parts = dict.fromkeys(row_keys(rows), "train")
+    for part, frame in held_out.items():
+        assert frame is not None  # checked above
+        parts.update(dict.fromkeys(row_keys(frame), part))
+    return pd.DataFrame({"row_key": list(parts), "part": list(parts.values()), "source": HISTORY})
+
+
+def _parquet_artifact(run_id: str, artifact: str) -> pd.DataFrame | None:
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=ROW_PARTS_ARTIFACT, dst_path=scratch
-            )
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=scratch)
         except Exception:  # MLflow raises several types for a missing artifact
             return None
-        return pd.read_parquet(Path(path)).loc[:, list(COLUMNS)]
+        return pd.read_parquet(Path(path))
 
 
 def log_record(record: pd.DataFrame) -> None:
@@ -172,5 +214,5 @@ def known_record(config: ProjectConfig) -> pd.DataFrame:
         raise TrackingError(f"cannot list the versions of {name}: {exc.message}") from None
     champion = alias_version(config, CHAMPION)
     versions = ([champion] if champion is not None else []) + list(newest[:1])
-    records = [read_record(version.run_id) for version in versions if version.run_id]
+    records = [version_record(config, version.run_id) for version in versions if version.run_id]
     return merge_records(*(record for record in records if record is not None))
