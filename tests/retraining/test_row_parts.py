@@ -162,3 +162,12 @@ def test_a_copy_of_a_new_row_is_split_with_it_not_sent_to_training(bank_frame: p
     split, _ = assign_parts(table, known=record, lineage=lineage, new_source="increment@2", **SETTINGS)
     copies = set(row_keys(batch))
     assert copies & set(row_keys(split.test)) and copies & set(row_keys(split.validation))
+
+
+def test_stratified_parts_are_shuffled_and_time_parts_keep_table_order(bank_frame: pd.DataFrame) -> None:
+    """Consumers that replay a part in order (holdout traffic) must not see a time-ordered table season by season."""
+    split, _ = first_version(bank_frame)
+    assert not split.test.index.is_monotonic_increasing
+    assert list(split.test.index) == list(first_version(bank_frame)[0].test.index)  # a fixed order
+    timed, _ = first_version(bank_frame, strategy="time")
+    assert timed.test.index.is_monotonic_increasing

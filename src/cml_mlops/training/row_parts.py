@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
@@ -103,7 +104,7 @@ def assign_parts(
     for key in orphans:  # drawn from a row that has no part itself (a cycle cannot occur): train, never test
         parts[key], sources[key] = "train", drawn_from.get(key, ("", new_source))[1]
     assigned = keys.map(parts)
-    splits = Splits(strategy, *(frame[(assigned == name).to_numpy()] for name in PARTS))
+    splits = Splits(strategy, *(_in_order(frame, keys, (assigned == name).to_numpy(), strategy) for name in PARTS))
     recorded = set(known["row_key"])
     new_keys = list(dict.fromkeys(key for key in keys if key not in recorded))
     added = pd.DataFrame(
@@ -111,6 +112,18 @@ def assign_parts(
         columns=list(COLUMNS),
     )
     return splits, merge_records(known, added)
+
+
+def _in_order(frame: pd.DataFrame, keys: pd.Series, mask: np.ndarray, strategy: SplitStrategy) -> pd.DataFrame:
+    """A part's rows: in table order for time-ordered data, else in row-key order, which is a fixed shuffle.
+
+    Not table order: a table in time order (bank-full is) would make every consumer of a part in order (the holdout
+    traffic replays the test split) see one season after another, which looks like drift.
+    """
+    part = frame[mask]
+    if strategy == "time":
+        return part
+    return part.iloc[np.argsort(keys[mask].to_numpy().astype(str), kind="stable")]
 
 
 def _inherit(
