@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from cml_mlops.config import ProjectConfig
 from cml_mlops.features import FeatureSpec
 from cml_mlops.tracking import MODEL_ARTIFACT, TEST_SPLIT_ARTIFACT, VALIDATION_SPLIT_ARTIFACT, Tag, configure_mlflow
-from tests.support.models import simple_pipeline
+from tests.support.models import log_row_parts, simple_pipeline
 
 
 def synthetic(rows: int, seed: int, signal: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,7 +60,7 @@ def register_estimator(
     (MLflow's requirement inference runs a subprocess for seconds).
     """
     client = configure_mlflow(config)
-    _, test = train_test_split(frame, test_size=0.3, random_state=0, stratify=frame[spec.target])
+    train, test = train_test_split(frame, test_size=0.3, random_state=0, stratify=frame[spec.target])
     negative = next(v for v in frame[spec.target].unique() if v != spec.positive_label)
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as scratch:
         mlflow.set_tags(
@@ -79,6 +79,8 @@ def register_estimator(
             path = Path(scratch) / Path(artifact).name
             test.reset_index(drop=True).to_parquet(path)
             mlflow.log_artifact(str(path), artifact_path=str(Path(artifact).parent))
+        if splits:
+            log_row_parts(frame, train.index)
     version = mlflow.register_model(f"runs:/{run.info.run_id}/{MODEL_ARTIFACT}", config.tracking.model_name)
     client.set_model_version_tag(version.name, version.version, Tag.RUN_ID, run.info.run_id)
     return version

@@ -14,10 +14,10 @@ from cml_mlops.gates.checks import (
     baseline_checks,
     floor_checks,
     guarded,
-    non_inferiority_check,
     predictions_contract_check,
     prior_metrics,
 )
+from cml_mlops.gates.sources import non_inferiority_check
 from cml_mlops.metrics import compute_metrics
 from cml_mlops.predictions import prediction_schema, validate_predictions
 from tests.gates.helpers import synthetic

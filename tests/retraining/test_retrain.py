@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
 from cml_mlops.batches import Drift, add_batch
+from cml_mlops.batches.lineage import read_lineage
 from cml_mlops.config import ProjectConfig
 from cml_mlops.gates.runner import read_split
+from cml_mlops.lake import open_lake
 from cml_mlops.registry import alias_version, get_version
 from cml_mlops.retraining import LineageTag, RetrainError, find_baseline, run_retrain
+from cml_mlops.row_keys import row_keys
 from cml_mlops.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -23,6 +27,7 @@ from cml_mlops.tracking import (
     load_model_version,
 )
 from cml_mlops.training.data import ICEBERG_SCHEME
+from cml_mlops.training.row_parts import read_record
 from tests.gates.conftest import set_gates
 from tests.retraining.conftest import train_gated_version
 from tests.steps.conftest import Invoke, current_snapshot_id, project_config
@@ -33,6 +38,13 @@ pytestmark = pytest.mark.slow  # each test trains and gates two models (a few se
 def child_runs(client: MlflowClient, parent_run_id: str) -> list:
     experiment = client.get_run(parent_run_id).info.experiment_id
     return client.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'")
+
+
+def read_lineage_of(config: ProjectConfig) -> pd.DataFrame:
+    with open_lake(config) as lake:
+        lines = read_lineage(lake, config.lake.table)
+    assert lines is not None
+    return lines
 
 
 def version_count(config: ProjectConfig) -> int:
@@ -79,11 +91,20 @@ def test_retrain_learns_from_the_increment_records_lineage_and_gates_against_the
     rows = sum(int(params[f"split.{part}_rows"]) for part in ("train", "validation", "test"))
     assert rows == 4521 + 400
     assert (version.tags or {})[VALIDATION_STATUS] == "passed"
-    # The champion's held-out rows stay held out: its test split is inside the new one, with a share of the new rows.
-    old_test = read_split(load_model_version(config, version=champion), TEST_SPLIT_ARTIFACT)
-    new_test = read_split(load_model_version(config, version="2"), TEST_SPLIT_ARTIFACT)
-    assert len(new_test) == len(old_test) + 60  # 15% of the 400 new rows
-    assert len(old_test.merge(new_test.drop_duplicates(), how="inner")) == len(old_test)
+    # The champion's held-out rows stay held out: its test split is inside the new one, and every synthetic row
+    # took the part of the row it was drawn from (recorded by row key with each version).
+    old_model, new_model = load_model_version(config, version=champion), load_model_version(config, version="2")
+    old_test, new_test = read_split(old_model, TEST_SPLIT_ARTIFACT), read_split(new_model, TEST_SPLIT_ARTIFACT)
+    assert set(row_keys(old_test)) <= set(row_keys(new_test))
+    old_record, new_record = read_record(old_model.run_id), read_record(new_model.run_id)
+    assert old_record is not None and new_record is not None
+    assert old_record.merge(new_record, on="row_key").pipe(lambda both: (both.part_x == both.part_y).all())
+    lines = read_lineage_of(config)
+    parts = dict(zip(new_record.row_key, new_record.part, strict=True))
+    assert len(lines) == 400 and all(
+        parts[row] == parts[source] for row, source in zip(lines.row_key, lines.source_key, strict=True)
+    )
+    assert len(new_test) > len(old_test)
     assert report["history_rows"] == 4521 and (version.tags or {})[LineageTag.HISTORY_ROWS] == "4521"
     assert str(alias_version(config, CHALLENGER).version) == "2"  # type: ignore[union-attr]
     assert str(alias_version(config, CHAMPION).version) == champion  # type: ignore[union-attr]  # deploy moves it

@@ -22,7 +22,16 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from cml_mlops.config import ProjectConfig
 from cml_mlops.features import FeatureSpec
+from cml_mlops.row_keys import row_keys
 from cml_mlops.tracking import MODEL_ARTIFACT, TEST_SPLIT_ARTIFACT, VALIDATION_SPLIT_ARTIFACT, Tag, configure_mlflow
+from cml_mlops.training.row_parts import HISTORY, log_record
+
+
+def log_row_parts(frame: pd.DataFrame, train_index: pd.Index) -> None:
+    """The record of each row's part that training logs (train or test here), on the active run."""
+    record = pd.DataFrame({"row_key": row_keys(frame).to_numpy(), "source": HISTORY})
+    record["part"] = np.where(frame.index.isin(train_index), "train", "test")
+    log_record(record.drop_duplicates("row_key"))
 
 
 def simple_pipeline(spec: FeatureSpec, *, drop: tuple[str, ...] = ()) -> Pipeline:
@@ -79,6 +88,7 @@ def register_test_model(
             path = Path(scratch) / Path(artifact).name
             part.reset_index(drop=True).to_parquet(path)
             mlflow.log_artifact(str(path), artifact_path=str(Path(artifact).parent))
+        log_row_parts(frame, train.index)
     version = mlflow.register_model(f"runs:/{run.info.run_id}/{MODEL_ARTIFACT}", config.tracking.model_name)
     client.set_model_version_tag(version.name, version.version, Tag.RUN_ID, run.info.run_id)
     return version

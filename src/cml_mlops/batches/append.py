@@ -15,7 +15,8 @@ import pandas as pd
 
 from cml_mlops.batches.bounds import contract_bounds
 from cml_mlops.batches.drift import BatchError, Drift
-from cml_mlops.batches.generator import BatchSpec, batch_effects, generate_batch
+from cml_mlops.batches.generator import BatchSpec, batch_effects, generate_batch, source_positions
+from cml_mlops.batches.lineage import batch_label, record_lineage
 from cml_mlops.batches.report import BATCH_FOLDER, write_batch_report
 from cml_mlops.config import DriftSection, ProjectConfig
 from cml_mlops.contracts import ContractReport, validate_frame, write_report
@@ -23,6 +24,7 @@ from cml_mlops.contracts.report import failure_summary
 from cml_mlops.errors import ContractViolation
 from cml_mlops.lake import Snapshot, open_lake
 from cml_mlops.project import load_feature_spec, load_project_module
+from cml_mlops.row_keys import row_keys
 
 DEFAULT_SHARE = 0.10  # rows of a batch when neither the command nor the config says: a tenth of the table
 CONTRACT_REPORT = "contract"  # reports/batches/contract.{json,md}: the last batch's contract check
@@ -114,11 +116,24 @@ def add_batch(
         if dry_run:
             return result
         _writable(folder)
+        # Lineage first: a batch in the table always says which row each of its rows was drawn from.
+        record_lineage(lake, table, _lineage_lines(source, typed, spec, current.snapshot_id))
         snapshot = lake.append(table, typed)
     contract_paths = write_report(report, folder, CONTRACT_REPORT)
     appended = replace(result, snapshot=snapshot, table_rows=snapshot.total_rows)
     paths = write_batch_report(appended, folder)
     return replace(appended, report_paths=(*paths, *contract_paths))
+
+
+def _lineage_lines(source: pd.DataFrame, batch: pd.DataFrame, spec: BatchSpec, source_snapshot_id: int) -> pd.DataFrame:
+    picked = source.iloc[source_positions(source, spec)]
+    return pd.DataFrame(
+        {
+            "row_key": row_keys(batch).to_numpy(),
+            "source_key": row_keys(picked).to_numpy(),
+            "source": batch_label(source_snapshot_id, spec.seed),
+        }
+    )
 
 
 def _writable(folder: Path) -> None:

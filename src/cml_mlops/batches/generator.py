@@ -92,9 +92,8 @@ def generate_batch(source: pd.DataFrame, spec: BatchSpec) -> pd.DataFrame:
     if source.empty:
         raise BatchError("the table is empty: there are no rows to draw a batch from")
     check_drift(source, spec)
-    streams = dict(zip(_STREAMS, np.random.SeedSequence(spec.seed).spawn(len(_STREAMS)), strict=True))
-    rng = {name: np.random.default_rng(sequence) for name, sequence in streams.items()}
-    picks = rng["bootstrap"].integers(0, len(source), size=spec.rows)
+    rng = _streams(spec.seed)
+    picks = _picks(rng["bootstrap"], len(source), spec.rows)
     batch = source.iloc[picks].reset_index(drop=True)
     numeric = [c for c in numeric_columns(source) if c != spec.target]
     categorical = [c for c in categorical_columns(source) if c != spec.target]
@@ -111,6 +110,20 @@ def generate_batch(source: pd.DataFrame, spec: BatchSpec) -> pd.DataFrame:
     if spec.drift.flip_labels:
         batch[spec.target] = _flip(source[spec.target], batch[spec.target], spec, rng["flip_labels"])
     return batch
+
+
+def source_positions(source: pd.DataFrame, spec: BatchSpec) -> np.ndarray:
+    """The position in `source` of the row each batch row was drawn from (what generate_batch draws)."""
+    return _picks(_streams(spec.seed)["bootstrap"], len(source), spec.rows)
+
+
+def _streams(seed: int) -> dict[str, np.random.Generator]:
+    sequences = np.random.SeedSequence(seed).spawn(len(_STREAMS))
+    return {name: np.random.default_rng(sequence) for name, sequence in zip(_STREAMS, sequences, strict=True)}
+
+
+def _picks(rng: np.random.Generator, source_rows: int, rows: int) -> np.ndarray:
+    return rng.integers(0, source_rows, size=rows)
 
 
 def _jitter(source: pd.Series, values: pd.Series, spec: BatchSpec, rng: np.random.Generator) -> pd.Series:

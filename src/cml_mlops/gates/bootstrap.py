@@ -15,13 +15,13 @@ import numpy as np
 from cml_mlops.metrics import METRICS
 
 # Upper bound on the count-matrix cells held at once (samples x rows), ~16 MB of float64 per matrix.
-_MAX_CELLS = 2_000_000
+MAX_CELLS = 2_000_000
 _EPS = float(np.finfo(np.float64).eps)  # sklearn's log_loss clips probabilities to [eps, 1 - eps]
 
 
 def resample_counts(rows: int, samples: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
     """Blocks of bootstrap samples as counts, shape (block, rows): row i drawn counts[b, i] times in sample b."""
-    block = max(1, min(samples, _MAX_CELLS // max(rows, 1)))
+    block = max(1, min(samples, MAX_CELLS // max(rows, 1)))
     done = 0
     while done < samples:
         size = min(block, samples - done)

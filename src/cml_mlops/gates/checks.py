@@ -11,10 +11,8 @@ import numpy as np
 import pandas as pd
 from pandera.api.dataframe.model import DataFrameModel
 
-from cml_mlops.config import NonInferioritySection
 from cml_mlops.contracts import validate_frame
 from cml_mlops.contracts.report import failure_summary
-from cml_mlops.gates.bootstrap import paired_bootstrap
 from cml_mlops.metrics import METRICS, compute_metrics
 from cml_mlops.predictions import validate_predictions
 
@@ -128,64 +126,6 @@ def baseline_checks(
             )
         )
     return results
-
-
-def non_inferiority_check(
-    y_true: np.ndarray,
-    challenger: np.ndarray,
-    champion: np.ndarray,
-    *,
-    thresholds: tuple[float, float],
-    settings: NonInferioritySection,
-    seed: int,
-    champion_version: str,
-) -> CheckResult:
-    """Paired bootstrap of challenger - champion; pass when the one-sided bound stays within -margin.
-
-    For gains the lower bound must be >= -margin; for losses (mirrored) the upper bound must be <= +margin.
-    """
-    name = known_metric(settings.metric)
-    better_high = METRICS[name].higher_is_better
-    result = paired_bootstrap(
-        y_true,
-        challenger,
-        champion,
-        metric=name,
-        thresholds=thresholds,
-        samples=settings.bootstrap_samples,
-        confidence=settings.confidence,
-        seed=seed,
-    )
-    bound = result.lower if better_high else result.upper
-    limit = -settings.margin if better_high else settings.margin
-    passed = compare(bound, limit, better_high)
-    side = "lower" if better_high else "upper"
-    return CheckResult(
-        NON_INFERIORITY,
-        f"vs champion v{champion_version}",
-        "passed" if passed else "failed",
-        metric=name,
-        value=bound,
-        operator=">=" if better_high else "<=",
-        threshold=limit,
-        detail=(
-            f"difference {result.difference:+.4f} ({result.challenger:.4f} vs {result.champion:.4f}); "
-            f"{settings.confidence:.0%} {side} bound {bound:+.4f}; margin {settings.margin:g}; "
-            f"{result.samples} paired resamples"
-        ),
-        data={
-            "champion_version": champion_version,
-            "challenger": result.challenger,
-            "champion": result.champion,
-            "difference": result.difference,
-            "lower": result.lower,
-            "upper": result.upper,
-            "confidence": result.confidence,
-            "margin": settings.margin,
-            "samples": result.samples,
-            "undefined_samples": result.undefined_samples,
-        },
-    )
 
 
 def skipped(kind: str, name: str, reason: str, **data: Any) -> CheckResult:

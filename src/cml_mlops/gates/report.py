@@ -93,6 +93,8 @@ class GateReport:
                 )
                 + " |"
             )
+        for check in self.checks:
+            lines += _sources_table(check)
         if self.report_uri:
             lines += ["", f"Full report: `{self.report_uri}`"]
         return "\n".join(lines) + "\n"
@@ -102,6 +104,32 @@ class GateReport:
         json_path, markdown_path = folder / f"{self.stem}.json", folder / f"{self.stem}.md"
         write_files_atomic({json_path: dumps_json(self.to_dict()), markdown_path: self.to_markdown()})
         return json_path, markdown_path
+
+
+def _sources_table(check: CheckResult) -> list[str]:
+    """The per-source scores behind a non-inferiority verdict, and the champion on its own original test split."""
+    sources = check.data.get("sources")
+    if not sources:
+        return []
+    champion = check.data.get("champion_version", "?")
+    lines = [
+        "",
+        f"### {check.metric} per data source: challenger v. champion v{champion}",
+        "",
+        "| source | rows | positive | challenger | champion | difference | weight |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in sources:
+        values = (row["rows"], row["positives"], row["challenger"], row["champion"], row["difference"], row["weight"])
+        lines.append(f"| {_cell(row['source'])} | " + " | ".join(_number(float(v)) for v in values) + " |")
+    own = check.data.get("champion_own_test")
+    if own:
+        lines.append(
+            f"| champion v{own['version']} on its own original test split | {own['rows']} | {own['positives']} | "
+            f"| {_number(own.get(check.metric or ''))} | | |"
+        )
+    lines += ["", f"Combined: {check.data.get('method', '')}; difference {_number(check.data.get('difference'))}."]
+    return lines
 
 
 def _number(value: float | None) -> str:

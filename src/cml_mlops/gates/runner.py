@@ -7,6 +7,7 @@ set only on a pass, and a failure leaves every alias where it was.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import tempfile
@@ -34,7 +35,6 @@ from cml_mlops.gates.checks import (
     floor_checks,
     guarded,
     input_contract_check,
-    non_inferiority_check,
     positive_rate,
     predictions_contract_check,
     prior_metrics,
@@ -42,8 +42,10 @@ from cml_mlops.gates.checks import (
 )
 from cml_mlops.gates.report import REPORT_FOLDER, GateReport
 from cml_mlops.gates.segments import segment_checks
+from cml_mlops.gates.sources import non_inferiority_check, overlap_check
 from cml_mlops.metrics import compute_metrics
 from cml_mlops.project import load_feature_spec, load_project_module
+from cml_mlops.row_keys import row_keys
 from cml_mlops.tracking import (
     CHALLENGER,
     CHAMPION,
@@ -55,6 +57,7 @@ from cml_mlops.tracking import (
     configure_mlflow,
     load_model_version,
 )
+from cml_mlops.training.row_parts import read_record, sources_of, version_record
 
 
 def run_gate(config: ProjectConfig, *, version: str | int | None = None) -> GateReport:
@@ -123,16 +126,20 @@ def _checks(
         if champion_version is None:
             return [skipped(NON_INFERIORITY, "vs champion", "skipped: no champion")]
         champion = load_model_version(config, version=champion_version)
+        unseen = overlap_check(row_keys(test), version_record(config, champion.run_id), champion.version)
+        record = read_record(challenger.run_id)
         check = non_inferiority_check(
             y,
             probability,
             champion.predict_proba(test),
+            sources=None if record is None else sources_of(test, record).to_numpy(),
             thresholds=(challenger.threshold, champion.threshold),
             settings=gates.non_inferiority,
             seed=config.training.seed,
             champion_version=champion.version,
         )
-        return [check]
+        own = _own_test_score(champion, target, gates.non_inferiority.metric)
+        return [unseen, dataclasses.replace(check, data={**check.data, "champion_own_test": own})]
 
     generated: list[pd.DataFrame] = []  # predictions on contract-generated rows, for the predictions contract
 
@@ -157,6 +164,14 @@ def _checks(
         *guarded(CONTRACT, "accepts contract rows", inputs),
         *guarded(CONTRACT, "output passes the predictions contract", outputs),
     ]  # fmt: skip
+
+
+def _own_test_score(champion: LoadedModel, target: str, metric: str) -> dict[str, Any]:
+    """The champion on its own original test split: what it scored when it was gated, for the side-by-side table."""
+    own = read_split(champion, TEST_SPLIT_ARTIFACT)
+    labels = _outcomes(own, target, champion.positive_label)
+    value = compute_metrics(labels, champion.predict_proba(own), champion.threshold)[metric]
+    return {"version": champion.version, "rows": len(own), "positives": int(labels.sum()), metric: value}
 
 
 def read_split(model: LoadedModel, artifact: str) -> pd.DataFrame:

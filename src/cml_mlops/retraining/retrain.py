@@ -5,11 +5,10 @@ there is nothing new to learn from, so nothing is trained unless forced. Otherwi
 trained (the training harness) on the table's current snapshot, which is history plus increment, with the lineage
 recorded on every run and on the new model version; then the same quality gate runs against the champion.
 
-The history keeps the split the champion's training gave it and only the increment is split anew: a fresh random
-split of the whole table would put rows the champion trained on into the new test split, and the gate would then
-compare the challenger with a champion scored on its own training data (on bank-full, a retrained model scoring
-0.811 ROC AUC failed non-inferiority against a champion scoring 0.822 that way; on the anchored split it scores
-0.801 against the champion's 0.785 and passes).
+Every row keeps the part (train, validation, test) the version that first saw it gave it, recorded by row key with
+each version (training.row_parts); synthetic rows take the part of the row they were drawn from and only unseen rows
+are split anew. A fresh split would put rows the champion trained on into the new test split, and the gate would
+then compare the challenger with a champion scored on its own training data; the gate checks that none are.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ class LineageTag:
     PREVIOUS_SNAPSHOT = "cml_mlops.lineage.previous_snapshot_id"  # the challenged version's training snapshot
     SNAPSHOT = "cml_mlops.lineage.snapshot_id"  # the snapshot retrained on (history + increment)
     INCREMENT_ROWS = "cml_mlops.lineage.increment_rows"  # rows appended between the two
-    HISTORY_ROWS = "cml_mlops.lineage.history_rows"  # rows at the previous snapshot: they keep its split
+    HISTORY_ROWS = "cml_mlops.lineage.history_rows"  # rows at the previous snapshot
     CHALLENGES = "cml_mlops.lineage.challenges_version"  # the version it was gated against
 
 
@@ -138,7 +137,6 @@ def run_retrain(config: ProjectConfig, *, force: bool = False, progress: bool = 
         snapshot_id=current.snapshot_id,
         progress=progress,
         extra_tags=result.lineage(),
-        history_rows=result.history_rows,
     )
     client = configure_mlflow(config)
     for key, value in result.lineage().items():

@@ -23,10 +23,12 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from cml_mlops.batches.lineage import read_lineage
 from cml_mlops.config import ProjectConfig
 from cml_mlops.derived import DerivedFeatures, split_kinds
 from cml_mlops.errors import ConfigError
 from cml_mlops.features import FeatureSpec
+from cml_mlops.lake import open_lake
 from cml_mlops.leakage import check_inputs
 from cml_mlops.monitoring.profile_store import log_training_profile
 from cml_mlops.project import load_feature_spec
@@ -34,6 +36,7 @@ from cml_mlops.registry import register_run
 from cml_mlops.tracking import Tag, configure_mlflow
 from cml_mlops.training.candidates import CandidateRun, build_pipeline, expand_candidates
 from cml_mlops.training.data import TrainingData, load_training_data, mlflow_dataset
+from cml_mlops.training.row_parts import HISTORY, assign_parts, known_record, log_record
 from cml_mlops.training.runs import (
     CandidateSummary,
     TrainingError,
@@ -43,7 +46,6 @@ from cml_mlops.training.runs import (
     select_best,
     track_candidate,
 )
-from cml_mlops.training.splits import anchored_split
 
 SELECTED_RUN_TAG = "cml_mlops.selected_run_id"  # on the parent run
 UNKNOWN = "unknown"
@@ -87,14 +89,14 @@ class TrainingPlan:
     negative_label: str
     candidates: list[CandidateRun]
     pipelines: list[Pipeline]
+    record: pd.DataFrame  # row_key, part, source of every row split so far (see training.row_parts)
 
 
-def plan_training(
-    config: ProjectConfig, snapshot_id: int | None = None, history_rows: int | None = None
-) -> TrainingPlan:
+def plan_training(config: ProjectConfig, snapshot_id: int | None = None) -> TrainingPlan:
     """Read and validate the snapshot, split it, build every candidate's pipeline; raise on anything wrong.
 
-    `history_rows`: the leading rows keep the split an earlier training gave them (see splits.anchored_split).
+    Rows an earlier version split keep their part, synthetic rows inherit the part of the row they were drawn
+    from, and only unseen rows are split with the configured settings (see training.row_parts).
     """
     spec = load_feature_spec(config)
     data = load_training_data(config, snapshot_id)
@@ -104,9 +106,14 @@ def plan_training(
     if missing:
         raise ConfigError(f"{data.version} has no column {', '.join(missing)}: the features module and table disagree")
     settings = config.training
-    splits = anchored_split(
+    known = known_record(config)
+    with open_lake(config) as lake:
+        lineage = read_lineage(lake, config.lake.table)
+    splits, record = assign_parts(
         data.frame,
-        history_rows=history_rows,
+        known=known,
+        lineage=lineage,
+        new_source=f"increment@{data.snapshot_id}" if len(known) else HISTORY,
         target=spec.target,
         positive_label=spec.positive_label,
         strategy=settings.split.strategy,
@@ -131,6 +138,7 @@ def plan_training(
             build_pipeline(c, numeric=numeric, categorical=categorical, seed=settings.seed, derive=derive)
             for c in candidates
         ],
+        record=record,
     )
 
 
@@ -169,18 +177,17 @@ def train(
     snapshot_id: int | None = None,
     progress: bool = True,
     extra_tags: Mapping[str, str] | None = None,
-    history_rows: int | None = None,
 ) -> TrainingResult:
     """Train the configured candidates on a snapshot (default: current), select one on validation, register it.
 
-    `extra_tags` go on every run next to training's own (retraining records its lineage there); `history_rows`
-    keeps the split of the table's leading rows as an earlier training made it (retraining, see plan_training).
+    `extra_tags` go on every run next to training's own (retraining records its lineage there). Rows keep the
+    parts earlier versions gave them (see plan_training).
 
     Bad input (contract, features, split, a grid value) stops the call before any MLflow run exists; nothing is
     registered unless every run finished.
     """
     started = time.perf_counter()
-    plan = plan_training(config, snapshot_id, history_rows)
+    plan = plan_training(config, snapshot_id)
     settings = config.training
     rows = plan.rows
     split_summary = rows.splits.summary(rows.target, rows.positive_label)
@@ -239,6 +246,8 @@ def train(
         best = select_best(summaries, settings.primary_metric)
         assert best_pipeline is not None  # expand_candidates never returns no candidate
         log_selected(best.run_id, best_pipeline, rows)
+        with mlflow.start_run(run_id=best.run_id, nested=True):
+            log_record(plan.record)
         # Monitoring's reference profile (feature and prediction distributions), logged with the selected run.
         log_training_profile(best.run_id, best_pipeline, rows, best.threshold)
         mlflow.set_tag(SELECTED_RUN_TAG, best.run_id)
