@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cml_mlops.monitoring.schema import labels, predictions
@@ -55,3 +55,18 @@ def known_prediction_ids(connection: Connection, ids: Iterable[str]) -> set[str]
         column = predictions.c.prediction_id
         found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
     return found
+
+
+def retime_predictions(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Set `requested_at` and `scenario` of stored predictions (rows: prediction_id, requested_at, scenario)."""
+    if rows:
+        column = predictions.c
+        statement = (
+            update(predictions)
+            .where(column.prediction_id == bindparam("id_"))
+            .values(requested_at=bindparam("at_"), scenario=bindparam("scenario_"))
+        )
+        connection.execute(
+            statement,
+            [{"id_": r["prediction_id"], "at_": r["requested_at"], "scenario_": r["scenario"]} for r in rows],
+        )

@@ -29,6 +29,7 @@ class PredictionRecord:
     prediction: int  # 0/1 at the model's threshold
     latency_ms: float | None = None
     scenario: str = ""
+    arm: str | None = None  # the A/B arm that answered, when an experiment runs
 
     def __post_init__(self) -> None:
         _check_id(self.prediction_id)
@@ -53,6 +54,7 @@ class PredictionRecord:
             "probability": float(self.probability),
             "prediction": int(self.prediction),
             "latency_ms": None if self.latency_ms is None else float(self.latency_ms),
+            "arm": self.arm,
         }
 
 
