@@ -7,8 +7,11 @@ Routes:
   {"model_version": ..., "predictions": [...]}}`. Failures answer `{"success": false, "errors": [...]}`.
 - `POST /invocations`: MLflow's scoring payloads (`dataframe_split`, `dataframe_records`), answered by
   `{"predictions": [...]}`; failures by `{"error_code": ..., "message": ..., "errors": [...]}`.
-- `GET /health` and `GET /ping`: the served model and version; no access key needed.
+- `GET /health` and `GET /ping`: the served model and version, and `capture`: ok, off or degraded (then
+  `capture_problem` says why, naming the spill directory; `status` is "degraded" too); no access key needed.
 A prediction is `{"prediction_id": uuid4, "probability": ..., "label": ..., "model_version": ...}`.
+Every prediction served on the public listener is captured into the prediction log (see capture.py); the
+deployer's checks on the private listener, before the server takes traffic, are not.
 
 The access key (when required) comes as the envelope's `accessKey`, as `Authorization: Bearer <key>`, or as the
 `accessKey` query parameter (the CML API's other style); it is compared in constant time and never logged.
@@ -151,6 +154,10 @@ class ServingApp:
             return _refuse(405, f"{path} takes {' or '.join(methods)}, not {method}")
         return handler
 
+    def _on_private_listener(self, scope: Scope) -> bool:
+        server = scope.get("server") or (None, None)
+        return self.private_port is not None and server[1] == self.private_port
+
     def _is_admin_listener(self, scope: Scope) -> bool:
         server = scope.get("server") or (None, None)
         return self._admin_token is not None and server[1] == self.private_port
@@ -222,8 +229,8 @@ class ServingApp:
     def _observer(self, scope: Scope) -> Observer | None:
         """What tells the capture about this request's predictions (latency counted from its arrival)."""
         capture = self.capture
-        if capture is None:
-            return None
+        if capture is None or self._on_private_listener(scope):
+            return None  # the deployer's health and smoke checks before the server takes traffic: not logged
         started = scope["_started"]
         return lambda columns, predictions: capture.observe(columns, predictions, started)
 

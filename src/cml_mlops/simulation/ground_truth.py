@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from cml_mlops.config import ProjectConfig
 from cml_mlops.monitoring.store import LabelRecord, LogSummary, PredictionLog
+from cml_mlops.monitoring.store.errors import StoreUnavailable
 from cml_mlops.monitoring.store.failures import translated
 from cml_mlops.monitoring.store.inserts import known_prediction_ids, retime_predictions
 
@@ -46,8 +47,12 @@ def check_capture(
     started = time.monotonic()
     waiting = set(times)
     while True:
-        with translated(engine, "read the captured predictions"), engine.connect() as connection:
-            waiting -= known_prediction_ids(connection, waiting)
+        try:
+            with translated(engine, "read the captured predictions"), engine.connect() as connection:
+                waiting -= known_prediction_ids(connection, waiting)
+        except StoreUnavailable:  # the store is restarting: the server spills and replays, so wait
+            if time.monotonic() - started >= timeout:
+                raise
         if not waiting or time.monotonic() - started >= timeout:
             break
         time.sleep(POLL_SECONDS)
