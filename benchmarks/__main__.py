@@ -16,6 +16,7 @@ MODULES = [
     "bench_simulation",
     "bench_cml_deploy",
     "bench_monitoring",
+    "bench_capture",
 ]
 
 
