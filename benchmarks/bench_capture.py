@@ -43,6 +43,7 @@ ROUNDS = 2  # on/off rounds, alternating
 PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "root", "dbname": "test"}
 THROUGHPUT_ROWS = 60_000
 RESTART_ROWS = 30_000
+BATCH_SIZE = int(os.environ.get("BENCH_CAPTURE_BATCH_SIZE", "2000"))  # prediction_log.batch_size
 
 
 def load() -> list[float]:
@@ -124,7 +125,7 @@ def _capture(url: str, spill: Path) -> Capture:
 
     engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     migrate(engine)
-    log = CaptureLog(engine, spill_dir=spill, batch_size=500, flush_seconds=0.2, retry_max_seconds=0.5,
+    log = CaptureLog(engine, spill_dir=spill, batch_size=BATCH_SIZE, flush_seconds=0.2, retry_max_seconds=0.5,
                      close_timeout_seconds=60)  # fmt: skip
     return Capture(log, CaptureSection(), model_name="bench", positive_label="yes")
 
@@ -171,7 +172,7 @@ def captured_per_second_into_postgres() -> BenchResult:
     details = {"rows": THROUGHPUT_ROWS, "stored": stored, "seconds": round(seconds, 3),
                "observe_seconds": round(observed, 3),
                "observe_us_per_request": round(observed / THROUGHPUT_ROWS * 1e6, 2),
-               "spilled": summary.predictions_spilled, "batch_size": 500}  # fmt: skip
+               "spilled": summary.predictions_spilled, "batch_size": BATCH_SIZE}  # fmt: skip
     passed = rate >= 5000 and stored == THROUGHPUT_ROWS
     return BenchResult("capture_predictions_per_second_postgres", rate, "predictions/s", "target",
                        5000.0, ">= 5,000 predictions/s", passed, details)  # fmt: skip

@@ -34,7 +34,9 @@ def test_first_deploy_makes_each_object_once_and_serves_the_version(cml: CmlEmul
     (model,) = cml.state.models.values()
     assert model["auth_enabled"] is True  # the lab disabled it; we do not
     (build,) = cml.state.builds.values()
-    assert build["runtime_identifier"] == RUNTIME and build["registered_model_version_id"]
+    # The default: a script-built model, the project's cml_model.py serving the version (tied to it by the comment).
+    assert build["runtime_identifier"] == RUNTIME and build["file_path"] == "src/bank_marketing/cml_model.py"
+    assert not build["registered_model_version_id"] and f"version {cml_project.v1} (run" in build["comment"]
     (deployment,) = deployments(cml)
     assert (deployment["cpu"], deployment["memory"], deployment["replicas"]) == (1.0, 2.0, 1)
     report = json.loads(report_paths(cml_project.config())[0].read_text())

@@ -26,7 +26,7 @@ import orjson
 
 from cml_mlops.config import CaptureSection, ProjectConfig
 from cml_mlops.monitoring.database import store_engine
-from cml_mlops.monitoring.store.records import InvalidRecord, PredictionRecord
+from cml_mlops.monitoring.store.records import PredictionRecord, trusted_prediction
 from cml_mlops.monitoring.store.writer import LogSummary
 from cml_mlops.serving.capture_log import CaptureLog
 
@@ -58,6 +58,12 @@ class Privacy:
 
     def records(self, columns: Columns) -> list[dict[str, Any]]:
         """One JSON-ready feature record per row, after dropping and hashing."""
+        if not (self.hash_columns or self.drop_columns):  # the common case, in one pass
+            names = list(columns)
+            return [
+                dict(zip(names, [v if type(v) in _PLAIN else _jsonable(v) for v in row], strict=True))
+                for row in zip(*columns.values(), strict=True)
+            ]
         kept: list[tuple[str, list[Any]]] = []
         for name, values in columns.items():
             if name in self.drop_columns:
@@ -68,6 +74,9 @@ class Privacy:
                 kept.append((name, [_jsonable(value) for value in values]))
         rows = len(kept[0][1]) if kept else len(next(iter(columns.values()), []))
         return [{name: values[row] for name, values in kept} for row in range(rows)]
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _jsonable(value: Any) -> Any:
@@ -210,16 +219,17 @@ class Capture:
         features = self.privacy.records(columns)
         records = []
         for row, prediction in zip(features, predictions, strict=True):
-            try:
-                record = PredictionRecord(
-                    prediction_id=prediction["prediction_id"], requested_at=requested_at,
-                    model_name=self.model_name, model_version=str(prediction["model_version"]),
-                    features=row, probability=prediction["probability"],
-                    prediction=int(prediction["label"] == self.positive_label), latency_ms=latency_ms,
-                    scenario=self.settings.source, arm=self.arm,
-                )  # fmt: skip
-                records.append(record)
-            except InvalidRecord as exc:
+            probability = prediction["probability"]
+            if not (isinstance(probability, float) and 0.0 <= probability <= 1.0):  # the scorer refuses these
                 self.invalid += 1
-                log.warning("a served prediction cannot be logged: %s", exc)
+                log.warning("a served prediction cannot be logged: probability %r", probability)
+                continue
+            record = trusted_prediction(
+                prediction_id=prediction["prediction_id"], requested_at=requested_at,
+                model_name=self.model_name, model_version=str(prediction["model_version"]),
+                features=row, probability=probability,
+                prediction=int(prediction["label"] == self.positive_label), latency_ms=latency_ms,
+                scenario=self.settings.source, arm=self.arm,
+            )  # fmt: skip
+            records.append(record)
         return records
