@@ -119,11 +119,12 @@ def test_status_and_undeploy(cml: CmlEmulator, cml_project: CmlProject) -> None:
 
 def test_status_of_a_deployment_that_does_not_answer_is_unhealthy(cml: CmlEmulator, cml_project: CmlProject) -> None:
     assert deploy(cml_project, cml_project.v1).exit_code == 0
+    smoke_calls = len(cml.requests_for("call_model"))  # 1, or more when the model's replica was slow to start
     cml.model_service.loader = None  # the model can no longer be loaded: the service answers 503
     status = CmlTarget(cml_project.config(), sleep=lambda _: None).status()  # its retries take no time
     assert status.deployment is not None and not status.healthy
     assert "NOT healthy" in status.message and "503" in status.message and "without a project" in status.message
-    assert len(cml.requests_for("call_model")) == 1 + 4  # the deploy's smoke test, then 4 attempts
+    assert len(cml.requests_for("call_model")) == smoke_calls + 4  # the deploy's smoke test, then 4 attempts
 
 
 def test_serving_status_exits_1_when_a_deployment_is_not_ready(cml: CmlEmulator, cml_project: CmlProject) -> None:
