@@ -17,6 +17,7 @@ MODULES = [
     "bench_cml_deploy",
     "bench_monitoring",
     "bench_capture",
+    "bench_capture_store",
 ]
 
 
