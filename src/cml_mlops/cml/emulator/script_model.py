@@ -99,7 +99,7 @@ def _answer(function: Any, args: Any) -> dict[str, Any]:
     except InvalidRequest as exc:
         return {"status": exc.status, "errors": [error.to_dict() for error in exc.errors]}
     except Exception as exc:  # what CML answers for a model function that raises
-        return {"status": 500, "errors": [{"message": f"the model failed: {type(exc).__name__}: {exc}"}]}
+        return {"status": 500, "errors": [{"message": f"the model failed while scoring: {type(exc).__name__}: {exc}"}]}
 
 
 def serve(file: Path, function_name: str, requests: IO[str], answers: IO[str]) -> None:
