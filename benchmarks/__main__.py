@@ -18,6 +18,8 @@ MODULES = [
     "bench_monitoring",
     "bench_spark",
     "bench_startup",
+    "bench_capture",
+    "bench_capture_store",
 ]
 
 

@@ -121,14 +121,15 @@ def run() -> list[BenchResult]:
             "records_per_request": per_request,
             "concurrency": CONCURRENCY,
             "rows_sent": summary.rows_sent,
-            "errors": summary.errors,
+            "failed_predictions": summary.failed_predictions,
+            "failed_requests": summary.failed_requests,
             "predictions_logged": summary.predictions_logged,
             "labels_logged": summary.labels_logged,
             "seconds": summary.seconds,
             "store": "PostgreSQL 15 (127.0.0.1)",
             "model": f"{summary.model_name} version {summary.model_version} (default candidates, bank-full)",
         }
-        complete = summary.errors == 0 and summary.predictions_logged == summary.rows_sent
+        complete = summary.failed_predictions == 0 and summary.predictions_logged == summary.rows_sent
         name = f"simulation_throughput_{'single_record' if per_request == 1 else f'{per_request}_per_request'}"
         results.append(
             BenchResult(name, summary.predictions_per_second, "predictions/s",

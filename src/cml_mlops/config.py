@@ -256,6 +256,13 @@ class CmlSection(Section):
     deploy_timeout_seconds: float = Field(default=900, gt=0)
     poll_interval_seconds: float = Field(default=5, ge=0)
     poll_max_interval_seconds: float = Field(default=30, ge=0)
+    build_from: Literal["script", "registry"] = Field(
+        default="script",
+        description="script: the project's cml_model.py serves the version (probability, label, version); "
+        "registry: CML builds the registered version itself (answers labels only)",
+    )
+    model_file: str = Field(default="", description="script builds: default src/<package>/cml_model.py")
+    model_function: str = Field(default="predict", pattern=IDENTIFIER_PATTERN)
 
 
 class MonitoringDriftSection(Section):
@@ -403,6 +410,17 @@ class PredictionLogSection(Section):
     spill_dir: Path = Field(default=Path("monitoring/spill"), description="unwritten rows, as JSONL to re-send")
 
 
+class CaptureSection(Section):
+    """Server-side capture: the local server and the CML model function log every prediction they serve."""
+
+    enabled: bool = Field(default=True, description="false: serve without logging predictions")
+    hash_columns: list[str] = Field(default_factory=list, description="PII: logged as a salted SHA-256 digest")
+    drop_columns: list[str] = Field(default_factory=list, description="PII: not logged at all")
+    hash_salt: SecretStr | None = Field(default=None, json_schema_extra={"env": "CML_MLOPS_CAPTURE_HASH_SALT"})
+    queue_rows: int = Field(default=100_000, ge=1, description="predictions waiting for the writer; more spill")
+    source: str = Field(default="served", max_length=64, description="the predictions' `scenario` column")
+
+
 class SimulationSection(Section):
     """Traffic simulation against the deployed endpoint (`cml-mlops simulate`)."""
 
@@ -473,6 +491,7 @@ class ProjectConfig(Section):
     cml: CmlSection = CmlSection()
     monitoring: MonitoringSection = MonitoringSection()
     prediction_log: PredictionLogSection = PredictionLogSection()
+    capture: CaptureSection = CaptureSection()
     simulation: SimulationSection = SimulationSection()
     newbatch: NewBatchSection = NewBatchSection()
     lifecycle: LifecycleSection = LifecycleSection()
@@ -531,6 +550,7 @@ SECRET_ENV = {
     ("cml", "api_key"): "CDSW_APIV2_KEY",
     ("monitoring", "dsn"): "CML_MLOPS_MONITORING_DSN",
     ("serving", "access_key"): "CML_MLOPS_SERVING_ACCESS_KEY",
+    ("capture", "hash_salt"): "CML_MLOPS_CAPTURE_HASH_SALT",
 }
 # Settings that may carry credentials: allowed in the file only without a password.
 CREDENTIAL_URLS = {("lake", "catalog_uri")}

@@ -78,6 +78,9 @@ def point_at(monkeypatch: pytest.MonkeyPatch, emulator: CmlEmulator | str, **set
         "runtime_identifier": RUNTIME,
         "poll_interval_seconds": "0",
         "poll_max_interval_seconds": "0",
+        # The first call of a script-built model starts its replica (imports, model load): on a busy machine
+        # that can pass the 30 s default, and a retried smoke test would change the requests the tests count.
+        "request_timeout_seconds": "180",
         **settings,
     }
     for field, value in environment.items():

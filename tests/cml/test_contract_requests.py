@@ -123,12 +123,15 @@ def test_a_deploy_and_a_redeploy_send_what_the_reference_describes(cml: CmlEmula
     bodies = {operation: body for operation, _, _, body in redeploy}
     assert bodies["create_model_deployment"] == {
         "project_id": PROJECT, "model_id": "<id>", "build_id": "<id>", "cpu": 1.0, "memory": 2.0, "replicas": 1,
+        "environment": {"CML_MLOPS_MODEL_VERSION": cml_project.v2, "CML_MLOPS_REGISTERED_MODEL_VERSION": "2"},
     }  # fmt: skip
     assert bodies["create_model_build"]["comment"].startswith(
         f"cml-mlops: bank-marketing-classifier version {cml_project.v2} (run "
     )
     assert set(bodies["create_registered_model"]) == REFERENCE_FIELDS["create_registered_model"] - {"notes"}
-    assert bodies["call_model"]["request"]["dataframe_split"]["columns"]  # an MLflow payload, as registry models take
+    # The default script-built model takes one record (our contract); its file and function are in the build.
+    assert "age" in bodies["call_model"]["request"]
+    assert bodies["create_model_build"]["file_path"] == "src/bank_marketing/cml_model.py"
 
 
 def test_http_and_cmlapi_send_the_same_requests(

@@ -71,7 +71,7 @@ def test_the_emulator_answers_with_the_served_model_s_real_predictions(
     client = ModelServiceClient(model_service_url(cml.url), model["access_key"], API_KEY, sleep=lambda _: None)
 
     batch = client.call({"dataframe_split": rows.to_dict(orient="split", index=False)})
-    assert batch.uuid is not None  # registry models answer metrics-wrapped
+    assert batch.uuid is None  # the project's script model answers its own contract, unwrapped
     expected = scorer.model.predict_proba(rows)
     served = [p["probability"] for p in batch.prediction["predictions"]]
     assert served == pytest.approx(list(expected), abs=1e-12)
@@ -80,7 +80,7 @@ def test_the_emulator_answers_with_the_served_model_s_real_predictions(
     record = rows.iloc[3].to_dict()
     single = client.call({key: (value.item() if hasattr(value, "item") else value) for key, value in record.items()})
     assert single.prediction["probability"] == pytest.approx(expected[3], abs=1e-12)
-    assert single.prediction["label"] in ("yes", "no") and single.uuid != batch.uuid
+    assert single.prediction["label"] in ("yes", "no") and single.prediction["model_version"] == cml_project.v1
 
 
 def test_credentials_and_bad_requests_get_clear_errors(cml: CmlEmulator, cml_project: CmlProject) -> None:
@@ -133,7 +133,10 @@ def test_a_model_without_authentication_needs_no_api_key(cml_project: CmlProject
         answer = requests.post(
             f"{emu.url}/model", json={"accessKey": model["access_key"], "request": record}, timeout=30
         )
-        assert answer.status_code == 200 and answer.json()["response"]["prediction"]["model_version"] == cml_project.v1
+        # A registry build answers as CML's do: metrics-wrapped labels, no probability, no version.
+        response = answer.json()["response"]
+        assert answer.status_code == 200 and response["prediction"] in (["yes"], ["no"]) and response["uuid"]
+        assert response["model_deployment_crn"] == deployment["crn"]
 
 
 def run_id(project: CmlProject, version: str) -> str:

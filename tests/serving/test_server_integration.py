@@ -79,7 +79,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, bank_zip: Path) -> Iterator
 def test_deploy_reports_the_served_version(served: Served) -> None:
     assert health(served.url) == {
         "status": "ok", "model_name": served.config.tracking.model_name, "model_version": served.version,
-        "live": True, "pid": served.pid,
+        "live": True, "pid": served.pid, "capture": "ok",
     }  # fmt: skip
     status = run_cli(served.project, "serving-status", "--json")
     assert status.exit_code == 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import Result
 from sqlalchemy import Engine, create_engine, select
 
@@ -35,3 +38,21 @@ def logged(config: ProjectConfig) -> pd.DataFrame:
     finally:
         engine.dispose()
     return pd.DataFrame([dict(row) for row in rows])
+
+
+@contextmanager
+def served_with(project: Path, version: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[None]:
+    """The server restarted with `env` (e.g. a monitoring DSN: the server captures where it was started to);
+    afterwards restarted as it was, so that the module's other tests find the server they expect."""
+    with monkeypatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        result = run_cli(project, "deploy", "--version", version)
+        assert result.exit_code == 0, result.output
+        try:
+            yield
+        finally:
+            for name in env:
+                patch.delenv(name, raising=False)
+            result = run_cli(project, "deploy", "--version", version)
+            assert result.exit_code == 0, result.output

@@ -63,9 +63,10 @@ def test_a_batch_answer_gives_each_record_its_own_id_in_order(items: list[dict[s
     [
         ({"success": False, "errors": [{"message": "bad"}]}, 1, "not a successful model answer"),
         (["not", "an", "object"], 1, "not a successful model answer"),
-        ({"success": True, "response": {"label": "no"}}, 1, "without a probability in"),
-        ({"success": True, "response": {"probability": 1.5}}, 1, "without a probability in"),
-        ({"success": True, "response": {"probability": True}}, 1, "without a probability in"),
+        ({"success": True, "response": {"model_version": "3"}}, 1, "neither probability nor label"),
+        ({"success": True, "response": {"probability": 1.5}}, 1, "probability is not in"),
+        ({"success": True, "response": {"probability": True}}, 1, "probability is not in"),
+        ({"success": True, "response": None}, 1, "must be an object or a label"),
         ({"success": True, "response": {"predictions": [PLAIN]}}, 2, "sent 2 records, got 1 predictions back"),
         (
             {"success": True, "response": {"uuid": "u", "prediction": {"predictions": [{"probability": 0.1}] * 2}}},

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +17,8 @@ from cml_mlops.simulation.runner import report_path
 from cml_mlops.simulation.scenarios import scenario_rows
 from cml_mlops.simulation.served import served_version
 from cml_mlops.tracking import load_model_version
-from tests.monitoring.store.conftest import Outage
 from tests.simulation.conftest import Served
-from tests.simulation.helpers import START, START_EPOCH, logged, simulate, store
+from tests.simulation.helpers import START, START_EPOCH, logged, served_with, simulate, store
 
 pytestmark = pytest.mark.slow  # one model server per module (bake, load, register, deploy: ~30 s on 2 busy cores)
 
@@ -44,7 +41,8 @@ def test_holdout_logs_every_prediction_with_simulated_time_and_delayed_labels(se
         "--interval-seconds", "60", "--label-delay-seconds", "7200", "--concurrency", "4",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "120 rows sent, 0 errors" in result.output and "120 predictions and 30 labels logged" in result.output
+    assert "120 rows sent, 0 failed predictions (0 requests)" in result.output
+    assert "120 of 120 predictions captured by the server and 30 labels logged" in result.output
     config = served.config()
     frame = logged(config)
     sent = expected_rows(served, "holdout", rows=120)
@@ -64,18 +62,19 @@ def test_holdout_logs_every_prediction_with_simulated_time_and_delayed_labels(se
     assert (labelled["label"].astype(int).to_numpy() == truth[labelled.index]).all()
     np.testing.assert_allclose(labelled["labelled_at"], labelled["requested_at"] + 7200)
     report = json.loads(report_path(config).read_text(encoding="utf-8"))
-    assert report["predictions_logged"] == 120 and report["errors"] == 0 and report["predictions_per_second"] > 0
+    assert report["predictions_logged"] == 120 and report["failed_predictions"] == 0
+    assert report["capture_missing"] == [] and report["predictions_per_second"] > 0
 
 
 @pytest.mark.postgres
 def test_batched_requests_still_log_one_prediction_each_to_postgres(
     served: Served, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CML_MLOPS_MONITORING_DSN", postgres_url)
-    result = simulate(served.project, "--rows", "300", "--records-per-request", "25", "--label-share", "0")
-    assert result.exit_code == 0, result.output
-    assert "300 predictions and 0 labels logged to postgresql" in result.output
-    frame = logged(served.config())
+    with served_with(served.project, served.version, monkeypatch, CML_MLOPS_MONITORING_DSN=postgres_url):
+        result = simulate(served.project, "--rows", "300", "--records-per-request", "25", "--label-share", "0")
+        assert result.exit_code == 0, result.output
+        assert "300 of 300 predictions captured by the server and 0 labels logged to postgresql" in result.output
+        frame = logged(served.config())
     assert len(frame) == 300 and frame["prediction_id"].is_unique
     sent = expected_rows(served, "holdout", rows=300)
     assert sorted(map(canonical, frame["features"])) == sorted(map(canonical, sent[FEATURES].to_dict("records")))
@@ -162,51 +161,3 @@ def test_a_predictions_table_of_another_shape_stops_the_run_before_any_request(
         assert connection.execute(text("SELECT count(*) FROM predictions")).scalar() == 1
     pg.dispose()
     engine.dispose()
-
-
-@pytest.mark.postgres
-def test_rows_the_store_cannot_take_are_spilled_told_and_replayed(
-    served: Served, postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CML_MLOPS_MONITORING_DSN", postgres_url)
-    monkeypatch.setenv("CML_MLOPS_PREDICTION_LOG_BATCH_SIZE", "20")
-    monkeypatch.setenv("CML_MLOPS_PREDICTION_LOG_FLUSH_SECONDS", "0.05")
-    monkeypatch.setenv("CML_MLOPS_PREDICTION_LOG_CLOSE_TIMEOUT_SECONDS", "1")
-    outage = Outage(postgres_url)
-    pg = store(served.config())
-    went_away = threading.Event()
-
-    def cut_when_rows_arrive() -> None:
-        def stored() -> int:
-            try:
-                with pg.connect() as connection:
-                    return int(connection.execute(text("SELECT count(*) FROM predictions")).scalar_one())
-            except Exception:  # the tables do not exist yet
-                return 0
-
-        deadline = time.monotonic() + 120
-        while stored() < 40 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        pg.dispose()
-        outage.begin()
-        went_away.set()
-
-    cutter = threading.Thread(target=cut_when_rows_arrive, daemon=True)
-    cutter.start()
-    try:
-        result = simulate(served.project, "--rows", "400", "--concurrency", "2", "--label-share", "0.5")
-        cutter.join(timeout=60)
-    finally:
-        outage.end()
-    assert went_away.is_set()
-    assert result.exit_code == 1, result.output
-    assert "could not be written to postgresql+psycopg2://" in result.output
-    spill = Path(result.output.split("re-send them with `cml-mlops simulate --replay-spill ")[1].split("`")[0])
-    assert spill.is_file() and spill.is_relative_to(served.project / "monitoring" / "spill")
-    report = json.loads(report_path(served.config()).read_text(encoding="utf-8"))
-    assert report["predictions_logged"] + report["predictions_spilled"] == 400 and report["predictions_spilled"] > 0
-    assert report["labels_logged"] + report["labels_spilled"] == 200
-    replayed = simulate(served.project, "--replay-spill", str(spill))
-    assert replayed.exit_code == 0, replayed.output
-    frame = logged(served.config())
-    assert len(frame) == 400 and frame["prediction_id"].is_unique and frame["label"].notna().sum() == 200

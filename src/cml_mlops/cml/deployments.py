@@ -2,7 +2,9 @@
 
 What marks an object as made for MLflow model version V of model N (trained in run R):
 - its CML Model Registry version carries the tag `cml_mlops.source` = "N version V (run R)";
-- its model build's comment is "cml-mlops: N version V (run R)".
+- its model build's comment is "cml-mlops: N version V (run R)", followed by " script FILE:FUNCTION" for a
+  script-built model (the default: the project's cml_model.py answers our contract) and nothing for a build
+  from the registry (which answers labels only).
 The CML Model (one per model name) is found by its name. Lists are matched exactly on the client side (the
 API's text filters mean "contains"), objects with a `deletion_status` are ignored, and the oldest match wins.
 
@@ -36,7 +38,18 @@ DEPLOY_FINAL = frozenset({"deployed", "failed", "stopped"})
 # Deployments that serve or are on their way to (CML counts deploying/deployed/stopping as active).
 ACTIVE = frozenset({"pending", "deploying", "deployed", "stopping"})
 PAGE_SIZE = 100
-_COMMENT = re.compile(r"^cml-mlops: (?P<name>.+) version (?P<version>\S+) \(run (?P<run>[^)]*)\)$")
+_COMMENT = re.compile(r"^cml-mlops: (?P<name>.+) version (?P<version>\S+) \(run (?P<run>[^)]*)\)( script \S+)?$")
+
+
+@dataclass(frozen=True)
+class ScriptEntry:
+    """A script-built model's entry point: the project file and the function CML calls with each request."""
+
+    file_path: str
+    function_name: str
+
+    def __str__(self) -> str:
+        return f"{self.file_path}:{self.function_name}"
 
 
 @dataclass(frozen=True)
@@ -55,7 +68,12 @@ class Source:
 
     @property
     def build_comment(self) -> str:
+        """The comment of a registry build of this version."""
         return BUILD_COMMENT_PREFIX + self.marker
+
+    def comment(self, script: ScriptEntry | None) -> str:
+        """The build comment: it records the version, and the entry point of a script-built model."""
+        return self.build_comment + (f" script {script}" if script is not None else "")
 
 
 def version_from_comment(comment: str) -> str | None:
@@ -192,21 +210,26 @@ class ModelObjects:
         return _oldest_first([b for b in listed if _live(b)])
 
     def create_build(
-        self, model_id: str, source: Source, version_id: str, runtime: str, existing: set[str]
+        self,
+        model_id: str,
+        source: Source,
+        version_id: str,
+        runtime: str,
+        existing: set[str],
+        script: ScriptEntry | None = None,
     ) -> JsonDict:
-        """A new build of the registered version; `existing`: ids of the builds there before (not duplicates)."""
-        body = {
-            "project_id": self.project_id,
-            "model_id": model_id,
-            "comment": source.build_comment,
-            "registered_model_version_id": version_id,
-            "runtime_identifier": runtime,
-        }
+        """A new build of the registered version (from the registry, or the project's `script` serving it);
+        `existing`: ids of the builds there before (not duplicates)."""
+        comment = source.comment(script)
+        body: JsonDict = {"project_id": self.project_id, "model_id": model_id, "comment": comment,
+                          "runtime_identifier": runtime}  # fmt: skip
+        if script is None:
+            body["registered_model_version_id"] = version_id
+        else:
+            body.update(file_path=script.file_path, function_name=script.function_name)
         made, retried = self._create(lambda: self.api.create_model_build(body, self.project_id, model_id))
         if retried:
-            mine = [
-                b for b in self.builds(model_id) if b.get("comment") == source.build_comment and b["id"] not in existing
-            ]
+            mine = [b for b in self.builds(model_id) if b.get("comment") == comment and b["id"] not in existing]
             if mine:
                 self._drop_extras("model build", mine[1:], lambda b: self.delete_build(model_id, b["id"]))
                 made = mine[0]
@@ -233,9 +256,12 @@ class ModelObjects:
     def active_deployments(self, model_id: str, builds: list[JsonDict]) -> list[JsonDict]:
         return active(self.deployments_by_build(model_id, builds))
 
-    def create_deployment(self, model_id: str, build_id: str, resources: JsonDict, existing: set[str]) -> JsonDict:
-        """A new deployment of the build; `existing`: ids of its deployments there before (not duplicates)."""
-        body = {"project_id": self.project_id, "model_id": model_id, "build_id": build_id, **resources}
+    def create_deployment(
+        self, model_id: str, build_id: str, resources: JsonDict, existing: set[str], extra: JsonDict | None = None
+    ) -> JsonDict:
+        """A new deployment of the build; `existing`: ids of its deployments there before (not duplicates);
+        `extra`: its environment and (write-only) deployment_secrets."""
+        body = {"project_id": self.project_id, "model_id": model_id, "build_id": build_id, **resources, **(extra or {})}
         made, retried = self._create(
             lambda: self.api.create_model_deployment(body, self.project_id, model_id, build_id)
         )

@@ -3,7 +3,7 @@
 `POST https://modelservice.<domain>/model` with `{"accessKey": <the model's access key>, "request": ...}` and,
 for models with authentication enabled, `Authorization: Bearer <API v2 key>`. The answer is
 `{"success": true, "response": <the model's return>}`, where registry (metrics-enabled) models wrap their
-return as `{"uuid": ..., "prediction": ...}`; `unwrap` accepts both.
+return as `{"uuid": ..., "prediction": ...}`; `unwrap` (cml_mlops.serving.answers) accepts both.
 
 A workspace reached by IP address or `localhost` has no DNS name to put `modelservice.` in front of (a local
 emulator): its model service is looked for at the same origin, `<workspace URL>/model`.
@@ -15,7 +15,6 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +22,8 @@ import requests
 
 from cml_mlops.cml.client import backoff_delay
 from cml_mlops.errors import CmlMlopsError
+from cml_mlops.serving import answers
+from cml_mlops.serving.answers import Unwrapped
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +53,15 @@ def model_service_url(workspace_url: str) -> str:
     return urlunsplit((parts.scheme, netloc, "/model", "", ""))
 
 
-@dataclass(frozen=True)
-class ModelAnswer:
-    """A successful model call: the prediction, and its uuid when the model tracks metrics."""
-
-    prediction: Any
-    uuid: str | None
+ModelAnswer = Unwrapped  # a successful model call: the prediction, and its uuid when the model tracks metrics
 
 
 def unwrap(payload: Any) -> ModelAnswer:
-    """The prediction from a model service answer, wrapped (`{"uuid", "prediction"}`) or not."""
-    if not isinstance(payload, dict) or payload.get("success") is not True or "response" not in payload:
-        raise ModelServiceError(200, f"not a successful model answer: {str(payload)[:300]}")
-    response = payload["response"]
-    if isinstance(response, dict) and set(response) == {"uuid", "prediction"}:
-        return ModelAnswer(response["prediction"], str(response["uuid"]))
-    return ModelAnswer(response, None)
+    """The prediction from a model service answer, wrapped (`{"uuid", "prediction", ...}`) or not."""
+    try:
+        return answers.unwrap(payload)
+    except answers.AnswerError as exc:
+        raise ModelServiceError(200, str(exc)) from None
 
 
 class ModelServiceClient:

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 
 from cml_mlops.cml.api import CmlApi
 from cml_mlops.cml.connect import Workspace, connect, workspace
-from cml_mlops.cml.deployments import DEPLOYED, ModelObjects, Source, version_from_comment
+from cml_mlops.cml.deployment_env import DSN_ENV
+from cml_mlops.cml.deployments import DEPLOYED, ModelObjects, ScriptEntry, Source, version_from_comment
 from cml_mlops.cml.model_service import ModelServiceClient, model_service_url
 from cml_mlops.cml.polling import PollSettings
 from cml_mlops.config import ProjectConfig
@@ -32,6 +33,25 @@ from cml_mlops.tracking import MODEL_ARTIFACT, Tag, configure_mlflow
 def split_request(record: JsonDict) -> JsonDict:
     """One record as MLflow's `dataframe_split`: what registry-built CML models take."""
     return {"dataframe_split": {"columns": list(record), "data": [list(record.values())]}}
+
+
+def script_entry(config: ProjectConfig) -> ScriptEntry | None:
+    """The project file and function of a script-built model; None when CML builds from the registry."""
+    cml = config.cml
+    if cml.build_from == "registry":
+        return None
+    file_path = cml.model_file.strip() or f"src/{config.project.package}/cml_model.py"
+    if not config.path(file_path).is_file():
+        raise DeployError(
+            f"cml.model_file {file_path} does not exist in the project: script-built CML models call its "
+            f"{cml.model_function}() (or set cml.build_from: registry)"
+        )
+    return ScriptEntry(file_path, cml.model_function)
+
+
+def smoke_request(config: ProjectConfig, record: JsonDict) -> JsonDict:
+    """What the smoke test sends: the record itself to our model function, `dataframe_split` to a registry build."""
+    return split_request(record) if config.cml.build_from == "registry" else record
 
 
 class CmlTarget(DeploymentTarget):
@@ -88,6 +108,8 @@ class CmlTarget(DeploymentTarget):
 
     def _settings(self) -> RunSettings:
         cml = self.config.cml
+        dsn = self.config.monitoring.dsn
+        secrets = {DSN_ENV: dsn.get_secret_value()} if dsn is not None and dsn.get_secret_value().strip() else {}
         interval = cml.poll_interval_seconds
         ceiling = max(cml.poll_max_interval_seconds, interval)
         return RunSettings(
@@ -96,6 +118,8 @@ class CmlTarget(DeploymentTarget):
             resources={"cpu": cml.cpu, "memory": cml.memory_gb, "replicas": cml.replicas},
             build_poll=PollSettings(interval, ceiling, cml.build_timeout_seconds),
             deploy_poll=PollSettings(interval, ceiling, cml.deploy_timeout_seconds),
+            script=script_entry(self.config),
+            deployment_secrets=secrets,
         )
 
     def source(self, version: str) -> Source:
@@ -113,11 +137,12 @@ class CmlTarget(DeploymentTarget):
         self.preflight()
         found = self._workspace()
         source = self.source(version)
-        request = split_request(smoke_record(self.config, version))
+        request = smoke_request(self.config, smoke_record(self.config, version))
+        settings = self._settings()
         api = self._open(found)
         started, before = self._clock(), api.request_count
         run = CmlDeployRun(
-            ModelObjects(api, found.project_id), self._settings(), source, request,
+            ModelObjects(api, found.project_id), settings, source, request,
             lambda model: self._caller(found, model), clock=self._clock, sleep=self._sleep,
         )  # fmt: skip
         try:
@@ -218,13 +243,13 @@ class CmlTarget(DeploymentTarget):
             return False, "its build was not made by cml-mlops, so there is no record to check it with"
         client = self._caller(found, model)
         try:
-            answer = client.call(split_request(smoke_record(self.config, version)))
-            check_prediction(answer, version)
+            answer = client.call(smoke_request(self.config, smoke_record(self.config, version)))
+            answered = check_prediction(answer, version, versioned=self.config.cml.build_from == "script")
         except CmlMlopsError as exc:  # the service's answer, or no record to send (version not in MLflow)
             return False, f"the model service does not answer correctly: {exc}"
         finally:
             client.close()
-        return True, "the model service answers"
+        return True, f"the model service answers as version {answered.model_version or version}"
 
     def _details(self, found: Workspace, model: JsonDict, deployment: JsonDict) -> JsonDict:
         return {

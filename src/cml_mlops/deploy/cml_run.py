@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cml_mlops.cml.deployment_env import MODEL_VERSION_ENV, REGISTERED_VERSION_ENV
 from cml_mlops.cml.deployments import (
     ACTIVE,
     BUILD_FINAL,
@@ -22,6 +23,7 @@ from cml_mlops.cml.deployments import (
     DEPLOY_FINAL,
     DEPLOYED,
     ModelObjects,
+    ScriptEntry,
     Source,
     active,
     version_from_comment,
@@ -32,6 +34,7 @@ from cml_mlops.cml.polling import PollSettings, poll
 from cml_mlops.deploy.base import DeployError
 from cml_mlops.errors import CmlMlopsError
 from cml_mlops.json_types import JsonDict
+from cml_mlops.serving.answers import Answer, AnswerError, read_answers
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,9 @@ class RunSettings:
     resources: JsonDict  # cpu, memory (GB), replicas of new deployments
     build_poll: PollSettings
     deploy_poll: PollSettings
+    script: ScriptEntry | None = None  # None: build from the CML Model Registry (answers labels only)
+    # Write-only deployment secrets (the prediction log's DSN), mounted under /etc/deployment-secrets/.
+    deployment_secrets: JsonDict = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -74,24 +80,21 @@ class CmlDeployResult:
     answer: ModelAnswer
 
 
-def check_prediction(answer: ModelAnswer, version: str) -> None:
-    """ModelServiceError unless the answer is one prediction (by version `version`, when it says)."""
-    prediction = answer.prediction
-    if isinstance(prediction, dict) and isinstance(prediction.get("predictions"), list):
-        prediction = prediction["predictions"]  # the local server's batch shape
-    if isinstance(prediction, list):
-        if len(prediction) != 1:
-            raise ModelServiceError(200, f"one row was sent but {len(prediction)} predictions came back")
-        prediction = prediction[0]
-    if isinstance(prediction, dict):
-        served = prediction.get("model_version")
-        if served is not None and str(served) != version:
-            raise ModelServiceError(200, f"the answer came from model version {served}, not {version}")
-        probability = prediction.get("probability")
-        if probability is not None and not (isinstance(probability, float) and 0.0 <= probability <= 1.0):
-            raise ModelServiceError(200, f"the answer's probability is not in [0, 1]: {probability!r}")
-    elif not isinstance(prediction, (int, float, str, bool)):  # an MLflow pyfunc answers a label or a number
-        raise ModelServiceError(200, f"the answer is not a prediction: {str(prediction)[:200]}")
+def check_prediction(answer: ModelAnswer, version: str, *, versioned: bool = True) -> Answer:
+    """The one prediction of a smoke test; ModelServiceError unless there is exactly one, answered by `version`.
+
+    `versioned`: the answer must name its model version (our contract). A build from the registry answers
+    labels only; its version is the one its build was made from.
+    """
+    try:
+        (prediction,) = read_answers(answer, 1)
+    except AnswerError as exc:
+        raise ModelServiceError(200, f"the answer is not one prediction: {exc}") from None
+    if prediction.model_version is None and versioned:
+        raise ModelServiceError(200, "the answer does not say which model version answered (model_version)")
+    if prediction.model_version is not None and prediction.model_version != version:
+        raise ModelServiceError(200, f"the answer came from model version {prediction.model_version}, not {version}")
+    return prediction
 
 
 class CmlDeployRun:
@@ -159,7 +162,8 @@ class CmlDeployRun:
         build = self._build(model["id"], builds, version.obj["model_version_id"])
         self.step = "deploy"
         listed = by_build.get(build["id"])
-        deployment = self._deployment(model["id"], build, listed)
+        environment = {MODEL_VERSION_ENV: self.source.version, REGISTERED_VERSION_ENV: str(number or "")}
+        deployment = self._deployment(model["id"], build, listed, environment)
         self.step = "smoke test"
         answer = self._smoke(model)
         self.step = "stop the previous deployments"
@@ -172,7 +176,7 @@ class CmlDeployRun:
         return CmlDeployResult(model, build, deployment, registered["model_id"], version.obj, answer)
 
     def _build(self, model_id: str, builds: list[JsonDict], version_id: str) -> JsonDict:
-        comment = self.source.build_comment
+        comment = self.source.comment(self.settings.script)
         mine = [b for b in builds if b.get("comment") == comment and b.get("status") in BUILD_UNFINISHED | {BUILT}]
         ready = [b for b in mine if b.get("status") == BUILT]
         if ready:
@@ -184,7 +188,7 @@ class CmlDeployRun:
         else:
             existing = {b["id"] for b in builds}
             build = self.objects.create_build(
-                model_id, self.source, version_id, self.settings.runtime_identifier, existing
+                model_id, self.source, version_id, self.settings.runtime_identifier, existing, self.settings.script
             )
             self._note(True, f"model build {build['id']}")
         self._started_builds.append(build)
@@ -197,7 +201,9 @@ class CmlDeployRun:
             raise CmlStatusFailed(f"model build {build['id']} ended with status {final.get('status')!r}")
         return final
 
-    def _deployment(self, model_id: str, build: JsonDict, listed: list[JsonDict] | None) -> JsonDict:
+    def _deployment(
+        self, model_id: str, build: JsonDict, listed: list[JsonDict] | None, environment: dict[str, str]
+    ) -> JsonDict:
         """Serve `build`: its deployment with the configured resources if one serves, else restarted, else new.
 
         `listed`: its deployments as read at the start (None: not read then, e.g. it was still building).
@@ -220,7 +226,10 @@ class CmlDeployRun:
             self._note(False, f"deployment {deployment['id']} (restarted)")
         else:
             existing = {d["id"] for d in listed}
-            deployment = self.objects.create_deployment(model_id, build["id"], resources, existing)
+            extra: JsonDict = {"environment": environment}
+            if self.settings.deployment_secrets:
+                extra["deployment_secrets"] = dict(self.settings.deployment_secrets)
+            deployment = self.objects.create_deployment(model_id, build["id"], resources, existing, extra)
             self._note(True, f"deployment {deployment['id']}")
         self._started_deployments.append(deployment)
         final = self._poll(
@@ -238,7 +247,7 @@ class CmlDeployRun:
         finally:
             self.model_calls += client.request_count
             client.close()
-        check_prediction(answer, self.source.version)
+        check_prediction(answer, self.source.version, versioned=self.settings.script is not None)
         log.info("smoke test passed: %s", str(answer.prediction)[:200])
         return answer
 

@@ -26,7 +26,8 @@ predictions = Table(
     Column("features", FeaturesJson, nullable=False, comment="the request's record, column -> value"),
     Column("probability", Float(precision=53), nullable=False, comment="predicted probability of the positive class"),
     Column("prediction", SmallInteger, nullable=False, comment="0/1 at the model's threshold"),
-    Column("latency_ms", Float(precision=53), nullable=True, comment="client-observed request latency"),
+    Column("latency_ms", Float(precision=53), nullable=True, comment="request latency (server or client side)"),
+    Column("arm", String(64), nullable=True, comment="A/B arm that served the prediction; null: no experiment"),
 )
 Index("ix_predictions_requested_at", predictions.c.requested_at)
 Index("ix_predictions_version_time", predictions.c.model_version, predictions.c.requested_at)

@@ -7,8 +7,11 @@ Routes:
   {"model_version": ..., "predictions": [...]}}`. Failures answer `{"success": false, "errors": [...]}`.
 - `POST /invocations`: MLflow's scoring payloads (`dataframe_split`, `dataframe_records`), answered by
   `{"predictions": [...]}`; failures by `{"error_code": ..., "message": ..., "errors": [...]}`.
-- `GET /health` and `GET /ping`: the served model and version; no access key needed.
+- `GET /health` and `GET /ping`: the served model and version, and `capture`: ok, off or degraded (then
+  `capture_problem` says why, naming the spill directory; `status` is "degraded" too); no access key needed.
 A prediction is `{"prediction_id": uuid4, "probability": ..., "label": ..., "model_version": ...}`.
+Every prediction served on the public listener is captured into the prediction log (see capture.py); the
+deployer's checks on the private listener, before the server takes traffic, are not.
 
 The access key (when required) comes as the envelope's `accessKey`, as `Authorization: Bearer <key>`, or as the
 `accessKey` query parameter (the CML API's other style); it is compared in constant time and never logged.
@@ -31,8 +34,9 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from cml_mlops.serving.capture import Capture
 from cml_mlops.serving.scoring import BATCH_KEYS as BATCH_KEYS  # re-exported: the emulator's model service uses it
-from cml_mlops.serving.scoring import Prediction, Scorer, score_batch, score_request
+from cml_mlops.serving.scoring import Observer, Prediction, Scorer, score_batch, score_request
 from cml_mlops.serving.validation import FieldError, InvalidRequest
 
 log = logging.getLogger(__name__)
@@ -92,11 +96,13 @@ class ServingApp:
         *,
         admin_token: str | None = None,
         go_live: GoLive | None = None,
+        capture: Capture | None = None,
     ) -> None:
         if settings.require_access_key and not settings.access_key:
             raise ValueError("an access key is required but none is set")
         self.scorer = scorer
         self.settings = settings
+        self.capture = capture  # None: capture switched off
         self._key = settings.access_key.encode() if settings.access_key else None
         self._admin_token = admin_token.encode() if admin_token else None
         self.go_live = go_live
@@ -118,6 +124,7 @@ class ServingApp:
         if scope["type"] != "http":  # websockets: not served
             return
         started = time.perf_counter()
+        scope["_started"] = started
         route = self._route(scope)
         try:
             answer = await route(scope, receive)
@@ -147,6 +154,10 @@ class ServingApp:
             return _refuse(405, f"{path} takes {' or '.join(methods)}, not {method}")
         return handler
 
+    def _on_private_listener(self, scope: Scope) -> bool:
+        server = scope.get("server") or (None, None)
+        return self.private_port is not None and server[1] == self.private_port
+
     def _is_admin_listener(self, scope: Scope) -> bool:
         server = scope.get("server") or (None, None)
         return self._admin_token is not None and server[1] == self.private_port
@@ -154,14 +165,17 @@ class ServingApp:
     # -- handlers ---------------------------------------------------------------------------------
 
     async def _health(self, scope: Scope, receive: Receive) -> _Answer:
+        capture = self.capture.health() if self.capture is not None else {"capture": "off"}
+        status = "draining" if self.draining else "degraded" if capture["capture"] == "degraded" else "ok"
         return _Answer(
             200,
             {
-                "status": "draining" if self.draining else "ok",
+                "status": status,
                 "model_name": self.settings.model_name,
                 "model_version": self.scorer.version,
                 "live": self.live,
                 "pid": self.pid,
+                **capture,
             },
         )
 
@@ -175,8 +189,10 @@ class ServingApp:
         request = body.get("request")
         if not isinstance(request, dict):
             raise _Refused(400, "the envelope needs a 'request' object: one record, or dataframe_split/records")
-        max_rows = self.settings.max_batch_rows
-        response = await self._score(scope, lambda: score_request(self.scorer, request, max_batch_rows=max_rows))
+        max_rows, observe = self.settings.max_batch_rows, self._observer(scope)
+        response = await self._score(
+            scope, lambda: score_request(self.scorer, request, max_batch_rows=max_rows, observe=observe)
+        )
         return _Answer(200, {"success": True, "response": response})
 
     async def _invocations(self, scope: Scope, receive: Receive) -> _Answer:
@@ -186,7 +202,8 @@ class ServingApp:
         body = await self._read_json(scope, receive)
         if not isinstance(body, dict):
             raise _Refused(400, "the body must be a JSON object with dataframe_split or dataframe_records")
-        predictions = await self._score(scope, lambda: self._batch(body))
+        observe = self._observer(scope)
+        predictions = await self._score(scope, lambda: self._batch(body, observe))
         return _Answer(200, {"predictions": predictions})
 
     async def _admin_live(self, scope: Scope, receive: Receive) -> _Answer:
@@ -206,8 +223,16 @@ class ServingApp:
 
     # -- pieces -----------------------------------------------------------------------------------
 
-    def _batch(self, payload: dict[str, Any]) -> list[Prediction]:
-        return score_batch(self.scorer, payload, max_batch_rows=self.settings.max_batch_rows)
+    def _batch(self, payload: dict[str, Any], observe: Observer | None) -> list[Prediction]:
+        return score_batch(self.scorer, payload, max_batch_rows=self.settings.max_batch_rows, observe=observe)
+
+    def _observer(self, scope: Scope) -> Observer | None:
+        """What tells the capture about this request's predictions (latency counted from its arrival)."""
+        capture = self.capture
+        if capture is None or self._on_private_listener(scope):
+            return None  # the deployer's health and smoke checks before the server takes traffic: not logged
+        started = scope["_started"]
+        return lambda columns, predictions: capture.observe(columns, predictions, started)
 
     async def _score(self, scope: Scope, work: Callable[[], T]) -> T:
         if scope.get("_body_size", 0) > THREAD_BODY_BYTES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ from cml_mlops.tracking import LoadedModel, load_model_version
 
 Prediction = dict[str, Any]  # {"prediction_id", "probability", "label", "model_version"}: plain dicts, to skip a copy
 BATCH_KEYS = ("dataframe_split", "dataframe_records")
+# Told the validated columns and the predictions of each scored request (the server-side capture).
+Observer = Callable[[dict[str, list[Any]], list[Prediction]], None]
 
 
 def _dtype(rule: FieldRule) -> Any:
@@ -85,8 +88,13 @@ def load_scorer(config: ProjectConfig, *, version: str | int | None = None, alia
     return Scorer(model, RowValidator.from_contract(contract, model.features))
 
 
-def score_batch(scorer: Scorer, payload: dict[str, Any], *, max_batch_rows: int) -> list[Prediction]:
-    """Score `{"dataframe_split": ...}` or `{"dataframe_records": [...]}` (MLflow's payloads): a prediction a row."""
+def score_batch(
+    scorer: Scorer, payload: dict[str, Any], *, max_batch_rows: int, observe: Observer | None = None
+) -> list[Prediction]:
+    """Score `{"dataframe_split": ...}` or `{"dataframe_records": [...]}` (MLflow's payloads): a prediction a row.
+
+    `observe(columns, predictions)` is told what was served (server-side capture).
+    """
     given = [key for key in BATCH_KEYS if key in payload]
     if len(given) != 1:
         found = ", ".join(sorted(str(key) for key in payload)) or "nothing"
@@ -102,15 +110,24 @@ def score_batch(scorer: Scorer, payload: dict[str, Any], *, max_batch_rows: int)
         )
     validator = scorer.validator
     columns = validator.from_split(data) if given[0] == "dataframe_split" else validator.from_records(data)
-    return scorer.score(columns)
+    return _scored(scorer, columns, observe)
 
 
-def score_request(scorer: Scorer, request: dict[str, Any], *, max_batch_rows: int) -> dict[str, Any]:
+def score_request(
+    scorer: Scorer, request: dict[str, Any], *, max_batch_rows: int, observe: Observer | None = None
+) -> dict[str, Any]:
     """The `response` of the CML model envelope: one record -> its prediction; a batch -> version + predictions."""
     if any(key in request for key in BATCH_KEYS):
-        predictions = score_batch(scorer, request, max_batch_rows=max_batch_rows)
+        predictions = score_batch(scorer, request, max_batch_rows=max_batch_rows, observe=observe)
         return {"model_version": scorer.version, "predictions": predictions}
-    return scorer.score(scorer.validator.from_record(request))[0]
+    return _scored(scorer, scorer.validator.from_record(request), observe)[0]
+
+
+def _scored(scorer: Scorer, columns: dict[str, list[Any]], observe: Observer | None) -> list[Prediction]:
+    predictions = scorer.score(columns)
+    if observe is not None:
+        observe(columns, predictions)
+    return predictions
 
 
 def uuid4_strings(count: int) -> list[str]:

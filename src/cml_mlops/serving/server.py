@@ -7,7 +7,9 @@ Started by `cml-mlops deploy` (see serving/process.py), never by hand. Its life:
    the running server's listening socket over its handoff Unix socket (both then accept from the same queue,
    so no connection is refused or reset during a switch), or bind it when nothing serves yet;
 3. on SIGTERM, stop accepting, answer what is in flight with `Connection: close` (clients reconnect to the
-   successor), wait up to the drain time for connections to finish, then exit.
+   successor), wait up to the drain time for connections to finish, write the captured predictions still
+   queued (spilling them when the store stays away past CAPTURE_CLOSE_SECONDS), then exit.
+Every prediction served is captured into the prediction log (see capture.py) unless `capture.enabled` is false.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ import uvicorn
 
 from cml_mlops.config import load_config
 from cml_mlops.serving.app import ADMIN_TOKEN_ENV, AppSettings, ServingApp
+from cml_mlops.serving.capture import Capture
 from cml_mlops.serving.scoring import load_scorer
 
 log = logging.getLogger("cml_mlops.serving")
 
 HANDOFF_MESSAGE = b"L"
 DEFAULT_DRAIN_SECONDS = 2.0
+CAPTURE_CLOSE_SECONDS = 15.0  # the deployer kills a server that takes 30 s to stop
 BACKLOG = 2048
 
 
@@ -167,7 +171,8 @@ def build_app(project_dir: Path, profile: str | None, version: str, admin_token:
         max_body_bytes=config.serving.max_body_bytes,
         max_batch_rows=config.serving.max_batch_rows,
     )
-    return ServingApp(scorer, settings, admin_token=admin_token)
+    capture = Capture.open(config, model_name=scorer.model.name, positive_label=scorer.model.positive_label)
+    return ServingApp(scorer, settings, admin_token=admin_token, capture=capture)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,7 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     log.info(
         "model %s version %s ready on the private port %d", app.settings.model_name, args.version, app.private_port
     )
-    server.run(sockets=[private])
+    try:
+        server.run(sockets=[private])
+    finally:
+        if app.capture is not None:
+            summary = app.capture.close(timeout=min(CAPTURE_CLOSE_SECONDS, app.capture.log.close_timeout_seconds))
+            log.info(
+                "capture closed: %d predictions written, %d spilled%s", summary.predictions_written,
+                summary.predictions_spilled, f" to {summary.spill_file}" if summary.spill_file else "",
+            )  # fmt: skip
     return 0
 
 

@@ -110,12 +110,18 @@ def simulate(
     click.echo(json.dumps(_jsonable(summary), indent=2) if as_json else summary.line())
     problems = []
     if summary.spill_file:
-        spilled = (summary.predictions_spilled, summary.labels_spilled, summary.spill_file)
+        spilled = (0, summary.labels_spilled, summary.spill_file)
         problems.append(spill_message(*spilled, summary.store, summary.store_error))
-    if summary.errors:
+    if summary.failed_predictions:
         problems.append(
-            f"{summary.errors} of {summary.rows_sent} requests failed, e.g. {summary.error_examples[0]}"
-            f"{'' if summary.records_per_request == 1 else f' ({summary.records_per_request} records each)'}"
+            f"{summary.failed_predictions} of {summary.rows_sent} predictions failed ({summary.failed_requests} "
+            f"requests of {summary.records_per_request} records), e.g. {summary.error_examples[0]}"
+        )
+    if summary.capture_missing:
+        problems.append(
+            f"the server answered {summary.predictions_answered} predictions but the store holds only "
+            f"{summary.predictions_logged} of them (missing e.g. {', '.join(summary.capture_missing)}): "
+            "check the server's /health and its capture spill directory"
         )
     if problems:
         raise SimulationError("; ".join(problems))

@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 import requests
 
-from cml_mlops.cml.model_service import ModelServiceError, unwrap
 from cml_mlops.config import ProjectConfig
 from cml_mlops.deploy.base import get_target
+from cml_mlops.serving import answers
+from cml_mlops.serving.answers import Answer
 from cml_mlops.serving.process import access_key
 from cml_mlops.simulation.errors import SimulationError
 
@@ -42,18 +43,16 @@ class Endpoint:
         return f"Endpoint(target={self.target!r}, url={self.url!r}, version={self.version!r})"
 
 
-@dataclass(frozen=True)
-class Answer:
-    """One prediction as the endpoint answered it."""
-
-    prediction_id: str | None
-    probability: float
-    label: Any
-    model_version: str | None
-
-
 class RequestFailed(Exception):
     """One request got no usable answer (after its retries); the message is safe to show."""
+
+
+def parse_answers(payload: Any, expected: int) -> list[Answer]:
+    """One Answer per record sent (see cml_mlops.serving.answers); RequestFailed when the answer has none."""
+    try:
+        return answers.parse_answers(payload, expected)
+    except answers.AnswerError as exc:
+        raise RequestFailed(str(exc)) from None
 
 
 def resolve_endpoint(config: ProjectConfig, target_name: str) -> Endpoint:
@@ -129,47 +128,6 @@ class EndpointClient:
             with self._lock:
                 self._sessions.append(session)
         return session
-
-
-def parse_answers(payload: Any, expected: int) -> list[Answer]:
-    """The predictions in a CML envelope, plain or metrics-wrapped, one record or a batch; RequestFailed if not."""
-    try:
-        unwrapped = unwrap(payload)
-    except ModelServiceError as exc:
-        raise RequestFailed(str(exc)) from None
-    response, wrapped_id = unwrapped.prediction, unwrapped.uuid
-    if isinstance(response, dict) and isinstance(response.get("predictions"), list):
-        default_version = response.get("model_version")
-        items = response["predictions"]
-    else:
-        default_version, items = None, [response]
-    if len(items) != expected:
-        raise RequestFailed(f"sent {expected} records, got {len(items)} predictions back")
-    if wrapped_id is not None and expected > 1 and any(not _has_id(item) for item in items):
-        raise RequestFailed(
-            f"the endpoint returned one uuid for {expected} records: send one record per request "
-            "(--records-per-request 1) so that each prediction has its own id"
-        )
-    return [_answer(item, wrapped_id if expected == 1 else None, default_version) for item in items]
-
-
-def _answer(item: Any, wrapped_id: str | None, default_version: Any) -> Answer:
-    if not isinstance(item, dict):
-        raise RequestFailed(f"a prediction must be an object, got {_shorten(item)}")
-    probability = item.get("probability")
-    if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
-        raise RequestFailed(f"a prediction without a probability in [0, 1]: {_shorten(item)}")
-    version = item.get("model_version", default_version)
-    return Answer(
-        prediction_id=wrapped_id or (str(item["prediction_id"]) if _has_id(item) else None),
-        probability=float(probability),
-        label=item.get("label"),
-        model_version=None if version is None else str(version),
-    )
-
-
-def _has_id(item: Any) -> bool:
-    return isinstance(item, dict) and item.get("prediction_id") not in (None, "")
 
 
 def _json(response: requests.Response) -> Any:

@@ -1,10 +1,13 @@
-"""`run_simulation`: send a scenario's rows to the deployed endpoint, log every prediction, then delayed labels.
+"""`run_simulation`: send a scenario's rows to the deployed endpoint, check the server captured them, then labels.
 
+The simulation is a client and a source of ground truth: the server logs each prediction it serves, and the
+simulation checks that the store holds exactly the predictions it was answered (see ground_truth.py).
 Requests leave in row order from `concurrency` threads. Time is simulated so that a run of seconds can span
 many monitoring windows: row i is requested at `start + i * interval_seconds` (or, without an interval, at
-`start` plus the real time elapsed); latency is always real. After the predictions, a seeded `label_share`
-of them get their ground truth, labelled `label_delay_seconds` (simulated) after the request, as CML's
-`track_delayed_metrics` attaches late labels to logged predictions.
+`start` plus the real time elapsed), which the captured predictions are moved to. Failures are counted per
+prediction (a failed request of 5 records is 5 failed predictions) and per request. After the predictions,
+a seeded `label_share` of them get their ground truth, labelled `label_delay_seconds` (simulated) after the
+request, as CML's `track_delayed_metrics` attaches late labels to logged predictions.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +26,11 @@ from tqdm import tqdm
 
 from cml_mlops.config import ProjectConfig
 from cml_mlops.monitoring.database import describe_store
-from cml_mlops.monitoring.store import LabelRecord, PredictionLog, PredictionRecord, open_store
-from cml_mlops.simulation.endpoint import Answer, EndpointClient, RequestFailed, resolve_endpoint
+from cml_mlops.monitoring.store import LabelRecord, open_store
+from cml_mlops.serving.answers import Answer
+from cml_mlops.simulation.endpoint import EndpointClient, RequestFailed, resolve_endpoint
 from cml_mlops.simulation.errors import SimulationError
+from cml_mlops.simulation.ground_truth import CaptureCheck, check_capture, send_labels
 from cml_mlops.simulation.scenarios import scenario_rows
 from cml_mlops.simulation.served import served_version
 
@@ -80,13 +84,16 @@ class SimulationSummary:
     store: str
     rows: int
     rows_sent: int
-    errors: int
+    failed_requests: int
+    failed_predictions: int
     error_examples: list[str]
     seconds: float
     predictions_per_second: float
-    predictions_logged: int
+    predictions_answered: int
+    predictions_logged: int  # captured by the server, as checked in the store
+    capture_missing: list[str]  # answered ids the store does not hold (a few)
+    capture_note: str | None
     labels_logged: int
-    predictions_spilled: int
     labels_spilled: int
     spill_file: str | None
     store_retries: int
@@ -99,8 +106,10 @@ class SimulationSummary:
     def line(self) -> str:
         return (
             f"simulate {self.scenario} -> {self.target} ({self.model_name} version {self.model_version}): "
-            f"{self.rows_sent} rows sent, {self.errors} errors, {self.predictions_per_second:.1f} predictions/s; "
-            f"{self.predictions_logged} predictions and {self.labels_logged} labels logged to {self.store}"
+            f"{self.rows_sent} rows sent, {self.failed_predictions} failed predictions ({self.failed_requests} "
+            f"requests), {self.predictions_per_second:.1f} predictions/s; {self.predictions_logged} of "
+            f"{self.predictions_answered} predictions captured by the server and {self.labels_logged} labels "
+            f"logged to {self.store}"
         )
 
 
@@ -112,6 +121,7 @@ class _Progress:
     bar: Any
     ids: list[str | None] = field(init=False)
     times: list[float] = field(init=False)
+    unversioned: int = 0  # answers without a probability: a registry build, which captures nothing
     answered: int = 0
     errors: list[str] = field(default_factory=list)
     failed_rows: int = 0
@@ -132,49 +142,41 @@ def run_simulation(config: ProjectConfig, options: SimulationOptions) -> Simulat
         rows = scenario_rows(config, options.scenario, served, rows=options.rows, drift_share=options.drift_share)
         records = json_records(rows.frame[served.features])
         truths = (rows.frame[served.target].astype(str) == served.positive_label).to_numpy(dtype=int)
-        log = PredictionLog.from_config(engine, config)
         client = EndpointClient(endpoint, timeout=options.timeout_seconds, retries=options.retries)
         started_at = options.start if options.start is not None else time.time()
         bar = tqdm(total=len(records), desc=f"simulate {options.scenario}", unit="pred", file=sys.stderr,
                    disable=not options.progress, dynamic_ncols=True)  # fmt: skip
         progress = _Progress(len(records), bar)
         clock = time.perf_counter()
+
+        def requested_at(index: int) -> float:
+            if options.interval_seconds is not None:
+                return started_at + index * options.interval_seconds
+            return started_at + (time.perf_counter() - clock)
+
         try:
-
-            def make_record(index: int, answer: Answer, requested_at: float, latency_ms: float) -> PredictionRecord:
-                return PredictionRecord(
-                    prediction_id=answer.prediction_id or uuid.uuid4().hex,
-                    requested_at=requested_at,
-                    model_name=endpoint.model_name or served.model_name,
-                    model_version=answer.model_version or endpoint.version,
-                    features=records[index],
-                    probability=answer.probability,
-                    prediction=int(str(answer.label) == served.positive_label),
-                    latency_ms=latency_ms,
-                    scenario=options.scenario,
-                )
-
-            def requested_at(index: int) -> float:
-                if options.interval_seconds is not None:
-                    return started_at + index * options.interval_seconds
-                return started_at + (time.perf_counter() - clock)
-
-            _send_all(records, client, log, progress, options, requested_at, make_record)
-            bar.close()
-            log.flush(timeout=config.prediction_log.close_timeout_seconds)
-            seconds = time.perf_counter() - clock
-            log.add_labels(
-                delayed_labels(progress.ids, progress.times, truths, options.label_share,
-                               options.label_delay_seconds, options.seed)
-            )  # fmt: skip
+            _send_all(records, client, progress, options, requested_at)
         finally:
             bar.close()
             client.close()
-            written = log.close()
-            if sys.exc_info()[0] is not None and written.spill_file is not None:
-                # The run is failing (Ctrl-C, an error): say where the unwritten rows went before the error shows.
-                print(spill_message(written.predictions_spilled, written.labels_spilled, written.spill_file,
-                                    describe_store(config), written.last_error), file=sys.stderr)  # fmt: skip
+        seconds = time.perf_counter() - clock
+        answered = {i: t for i, t in zip(progress.ids, progress.times, strict=True) if i is not None}
+        if progress.unversioned:  # a registry build: it captures nothing, there is nothing to wait for
+            capture = CaptureCheck(answered=len(answered), captured=0)
+        else:
+            capture = check_capture(engine, answered, options.scenario,
+                                    timeout=config.prediction_log.close_timeout_seconds)  # fmt: skip
+        note = _capture_note(progress)
+        labels = delayed_labels(
+            [i if i in answered else None for i in progress.ids], progress.times, truths, options.label_share,
+            options.label_delay_seconds, options.seed,
+        )  # fmt: skip
+        if progress.unversioned:  # nothing was captured: no prediction for a label to belong to
+            labels = []
+        written = send_labels(config, engine, labels)
+        if written.spill_file is not None:
+            print(spill_message(0, written.labels_spilled, written.spill_file, describe_store(config),
+                                written.last_error), file=sys.stderr)  # fmt: skip
     finally:
         engine.dispose()
     sent_times = [t for t, i in zip(progress.times, progress.ids, strict=True) if i is not None]
@@ -188,13 +190,16 @@ def run_simulation(config: ProjectConfig, options: SimulationOptions) -> Simulat
         store=describe_store(config),
         rows=len(records),
         rows_sent=progress.answered + progress.failed_rows,
-        errors=len(progress.errors),
+        failed_requests=len(progress.errors),
+        failed_predictions=progress.failed_rows,
         error_examples=progress.errors[:SHOWN_ERRORS],
         seconds=round(seconds, 3),
         predictions_per_second=round(progress.answered / seconds, 1) if seconds > 0 else 0.0,
-        predictions_logged=written.predictions_written,
+        predictions_answered=progress.answered,
+        predictions_logged=capture.captured,
+        capture_missing=capture.missing,
+        capture_note=note,
         labels_logged=written.labels_written,
-        predictions_spilled=written.predictions_spilled,
         labels_spilled=written.labels_spilled,
         spill_file=str(written.spill_file) if written.spill_file else None,
         store_retries=written.retries,
@@ -209,13 +214,11 @@ def run_simulation(config: ProjectConfig, options: SimulationOptions) -> Simulat
 def _send_all(
     records: list[dict[str, Any]],
     client: EndpointClient,
-    log: PredictionLog,
     progress: _Progress,
     options: SimulationOptions,
     requested_at: Callable[[int], float],
-    make_record: Callable[[int, Answer, float, float], PredictionRecord],
 ) -> None:
-    """Send every record from `options.concurrency` threads, chunks taken in row order; log each answer."""
+    """Send every record from `options.concurrency` threads, chunks taken in row order; note each answer."""
     size = options.records_per_request
     chunks = iter(range(0, len(records), size))
     take = threading.Lock()
@@ -229,7 +232,6 @@ def _send_all(
                 return
             indexes = range(first, min(first + size, len(records)))
             sent_at = requested_at(first)
-            began = time.perf_counter()
             try:
                 answers = client.predict([records[index] for index in indexes])
             except RequestFailed as exc:
@@ -240,16 +242,8 @@ def _send_all(
                         stop.set()
                 progress.bar.update(len(indexes))
                 continue
-            latency_ms = (time.perf_counter() - began) * 1000
             times = [sent_at if options.interval_seconds is None else requested_at(index) for index in indexes]
-            logged = [make_record(index, answer, at, latency_ms)
-                      for index, answer, at in zip(indexes, answers, times, strict=True)]  # fmt: skip
-            log.add(logged)
-            with progress.lock:
-                for index, record in zip(indexes, logged, strict=True):
-                    progress.ids[index] = record.prediction_id
-                    progress.times[index] = record.requested_at
-                progress.answered += len(indexes)
+            _note(progress, indexes, answers, times)
             progress.bar.update(len(indexes))
 
     threads = [threading.Thread(target=worker, name=f"simulate-{n}", daemon=True) for n in range(options.concurrency)]
@@ -269,6 +263,28 @@ def _send_all(
             f"the first {len(progress.errors)} requests to {client.endpoint.url} all failed, so the simulation "
             f"stopped: {progress.errors[0]}"
         )
+
+
+def _note(progress: _Progress, indexes: range, answers: list[Answer], times: list[float]) -> None:
+    with progress.lock:
+        for index, answer, at in zip(indexes, answers, times, strict=True):
+            progress.ids[index] = answer.prediction_id
+            progress.times[index] = at
+            progress.unversioned += answer.probability is None
+        progress.answered += len(indexes)
+
+
+def _capture_note(progress: _Progress) -> str | None:
+    """Why the capture check could not be complete, when that is expected (a deployment that logs nothing)."""
+    if progress.unversioned:
+        return (
+            f"{progress.unversioned} answers had no probability: a deployment built from the registry answers "
+            "labels only and captures nothing; deploy the script-built model (cml.build_from: script)"
+        )
+    unidentified = sum(1 for i in progress.ids if i is None) - progress.failed_rows
+    if unidentified > 0:
+        return f"{unidentified} answers carried no prediction_id, so their capture could not be checked"
+    return None
 
 
 def delayed_labels(

@@ -6,18 +6,21 @@ A workspace serves its models at `https://modelservice.<domain>/model`; the emul
 
 A request names its model by access key (`accessKey` in the envelope, or the query) and, as the model has
 authentication enabled, carries `Authorization: Bearer <API key>`. Of its deployments in status `deployed`,
-the one that became ready last answers; it scores with the MLflow model of its build's registered model
-version, found by the version's MLflow run id in the project the emulator was started for, through the
-library's own scoring code. Registry
-models answer metrics-wrapped: `{"success": true, "response": {"uuid": ..., "prediction": ...}}`, where the
-prediction is what the local model server answers: a prediction object for one record, and
-`{"model_version": ..., "predictions": [...]}` for `dataframe_split`/`dataframe_records`.
+the one that became ready last answers.
+- A script-built model (build with `file_path`/`function_name`, the cml-mlops default) runs the project's
+  file in its own process with the deployment's environment and secrets (see script_model.py), and answers
+  its function's return: `{"success": true, "response": <return>}`.
+- A registry-built model scores with the MLflow model of its build's registered model version, found by the
+  version's MLflow run id in the project the emulator was started for, and answers as CML's registry builds
+  do (cml-production.md, section 1): metrics-wrapped, `{"success": true, "response": {"model_deployment_crn":
+  ..., "prediction": [<label>, ...], "uuid": ...}}`: labels only, one per row, no probability, no version.
 Failures answer `{"success": false, "errors": [{"message": ...}]}` with a 4xx/5xx status.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import threading
 import uuid
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cml_mlops.cml.emulator.script_model import ScriptModel, ScriptModelError
 from cml_mlops.cml.emulator.state import EmulatorState, JsonDict
 from cml_mlops.config import ProjectConfig, load_config
 from cml_mlops.errors import CmlMlopsError
@@ -36,8 +40,17 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH_ROWS = 10_000  # the serving default; CML itself limits requests to 5 MB
 
-# A registered model version (as the registry API returns it) -> the scorer of its MLflow model.
-ScorerLoader = Callable[[JsonDict], "Scorer"]
+
+class ScorerLoader:
+    """A registered model version (as the registry API returns it) -> the scorer of its MLflow model; `root`:
+    the project folder script-built models run in."""
+
+    def __init__(self, load: Callable[[JsonDict], Scorer], root: Path | None = None) -> None:
+        self._load = load
+        self.root = root
+
+    def __call__(self, version: JsonDict) -> Scorer:
+        return self._load(version)
 
 
 class ModelLoadError(CmlMlopsError):
@@ -64,7 +77,7 @@ def config_loader(config: ProjectConfig) -> ScorerLoader:
                 loaded[run_id] = _scorer(config, run_id)
             return loaded[run_id]
 
-    return load
+    return ScorerLoader(load, config.root)
 
 
 def _scorer(config: ProjectConfig, run_id: str) -> Scorer:
@@ -81,6 +94,13 @@ def _failure(status: int, *messages: str) -> tuple[int, JsonDict]:
     return status, {"success": False, "errors": [{"message": message} for message in messages]}
 
 
+class _NoAnswer(Exception):
+    def __init__(self, status: int, payload: JsonDict) -> None:
+        super().__init__(status)
+        self.status = status
+        self.payload = payload
+
+
 class ModelService:
     """Answers model calls for the models of one emulated workspace."""
 
@@ -88,6 +108,15 @@ class ModelService:
         self.state = state
         self._api_key = api_key
         self.loader = loader
+        self._scripts: dict[str, ScriptModel] = {}  # deployment id -> its running replica
+        self._scripts_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop every script model's process (each writes what it captured before it exits)."""
+        with self._scripts_lock:
+            running, self._scripts = list(self._scripts.values()), {}
+        for script in running:
+            script.close()
 
     def answer(self, query: dict[str, str], body: Any, authorization: str) -> tuple[int, JsonDict]:
         if not isinstance(body, dict):
@@ -95,57 +124,82 @@ class ModelService:
         access_key = str(body.get("accessKey") or query.get("accessKey") or "")
         if not access_key:
             return _failure(401, "accessKey missing: send the model's access key in the envelope or the query")
+        try:
+            with self.state.lock:
+                deployment, build = self._serving(access_key, authorization)
+        except _NoAnswer as exc:
+            return exc.status, exc.payload
+        if build.get("file_path"):
+            return self._run_script(deployment, build, body.get("request"))
         with self.state.lock:
-            found = self._serving_version(access_key, authorization)
-        if isinstance(found, tuple):
-            return found
+            version = self.state._find_version(build.get("registered_model_version_id", ""))
+        if version is None:
+            return _failure(503, "the build's registered model version is gone")
         if self.loader is None:
             return _failure(503, "the emulator was started without a project to load models from (--project-dir)")
         try:
-            scorer = self.loader(found)
+            scorer = self.loader(version)
         except Exception as exc:  # a model that cannot load: the deployment is unhealthy, not the request bad
-            log.warning("model of registered version %s failed to load: %s", found.get("model_version_id"), exc)
+            log.warning("model of registered version %s failed to load: %s", version.get("model_version_id"), exc)
             return _failure(503, f"the model failed to load: {exc}")
-        return self._score(scorer, body.get("request"))
+        return self._score(scorer, body.get("request"), str(deployment.get("crn", "")))
 
-    def _serving_version(self, access_key: str, authorization: str) -> JsonDict | tuple[int, JsonDict]:
-        """The registered model version the model's serving deployment runs, or the failure to answer."""
+    def _run_script(self, deployment: JsonDict, build: JsonDict, request: Any) -> tuple[int, JsonDict]:
+        root = getattr(self.loader, "root", None)
+        if root is None:
+            return _failure(503, "the emulator was started without a project to run models from (--project-dir)")
+        with self._scripts_lock:
+            script = self._scripts.get(deployment["id"])
+            if script is None:
+                environment = json.loads(deployment.get("environment") or "{}")
+                secrets = dict(deployment.get("_secrets") or {})
+                script = ScriptModel(root, build["file_path"], build["function_name"], environment, secrets)
+                self._scripts[deployment["id"]] = script
+        try:
+            status, answer = script.call(request)
+        except ScriptModelError as exc:
+            return _failure(503, f"the model replica is not running: {exc}")
+        if status != 200:
+            return status, {"success": False, "errors": answer}
+        return 200, {"success": True, "response": answer}
+
+    def _serving(self, access_key: str, authorization: str) -> tuple[JsonDict, JsonDict]:
+        """(the model's serving deployment, its build); _NoAnswer with the failure to answer."""
         state = self.state
         model = next(
             (m for m in state.models.values() if hmac.compare_digest(m["access_key"].encode(), access_key.encode())),
             None,
         )
         if model is None:
-            return _failure(404, "no model has this access key")
+            raise _NoAnswer(*_failure(404, "no model has this access key"))
         expected = f"Bearer {self._api_key}"
         if model["auth_enabled"] and not hmac.compare_digest(authorization.encode(), expected.encode()):
-            return _failure(401, "authentication required: send 'Authorization: Bearer <API key>'")
+            raise _NoAnswer(*_failure(401, "authentication required: send 'Authorization: Bearer <API key>'"))
         deployments = [d for d in state.deployments.values() if d["model_id"] == model["id"]]
         if state.step_seconds > 0:  # statuses move with time there; with step 0 only API reads move them
             deployments = [state.advance(d) for d in deployments]
         # The deployment that became ready last takes the traffic (how CML routes between two is UNCONFIRMED).
         serving = sorted((d for d in deployments if d["status"] == "deployed"), key=lambda d: d["updated_at"])
         if not serving:
-            return _failure(503, f"model {model['name']} has no deployment in status 'deployed'")
-        build = state.builds[serving[-1]["build_id"]]
-        version = state._find_version(build.get("registered_model_version_id", ""))
-        if version is None:
-            return _failure(501, "the emulator serves models built from the Model Registry only")
-        return version
+            raise _NoAnswer(*_failure(503, f"model {model['name']} has no deployment in status 'deployed'"))
+        return serving[-1], state.builds[serving[-1]["build_id"]]
 
     @staticmethod
-    def _score(scorer: Scorer, request: Any) -> tuple[int, JsonDict]:
+    def _score(scorer: Scorer, request: Any, deployment_crn: str) -> tuple[int, JsonDict]:
         from cml_mlops.serving.scoring import score_request
         from cml_mlops.serving.validation import InvalidRequest
 
         if not isinstance(request, dict):
             return _failure(400, "the envelope needs a 'request' object: one record, or dataframe_split/records")
         try:
-            # The local model server's answers: a record -> its prediction; a batch -> version + predictions.
-            prediction = score_request(scorer, request, max_batch_rows=MAX_BATCH_ROWS)
+            # pyfunc predict(): the label of each row (a record is one row).
+            predictions = score_request(scorer, request, max_batch_rows=MAX_BATCH_ROWS)
+            rows = predictions.get("predictions", [predictions])
+            labels = [row["label"] for row in rows]
         except InvalidRequest as exc:
             return exc.status, {"success": False, "errors": [error.to_dict() for error in exc.errors]}
         except Exception as exc:  # a broken model: a 500, as CML answers a model function that raises
             log.warning("scoring failed: %s", exc)
             return _failure(500, f"the model failed while scoring: {exc}")
-        return 200, {"success": True, "response": {"uuid": str(uuid.uuid4()), "prediction": prediction}}
+        response = {"model_deployment_crn": deployment_crn, "prediction": labels, "uuid": str(uuid.uuid4())}
+        return 200, {"success": True, "response": response}

@@ -203,6 +203,7 @@ class CmlEmulator:
         return self
 
     def stop(self) -> None:
+        self.model_service.close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -225,6 +226,7 @@ class CmlEmulator:
                 on_ready(self.url)
             self._server.serve_forever()
         finally:
+            self.model_service.close()
             self._server.server_close()
             self._server = None
 

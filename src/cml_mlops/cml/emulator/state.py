@@ -537,6 +537,7 @@ class EmulatorState:
             "deployer": USER,
             "status": "pending",
             "replicas": int(body.get("replicas") or 1),
+            "_secrets": _secrets(body),  # write-only: mounted into the replica, never returned
         }
         stuck = self.faults.stuck_deployments > 0
         self.faults.stuck_deployments -= int(stuck)
@@ -723,3 +724,10 @@ class EmulatorState:
     def get_job_run(self, params: dict[str, str], query: dict[str, str], body: JsonDict) -> JsonDict:
         job = self._job(params)
         return self.advance(self._get(self.runs, params["run_id"], "job run", job_id=job["id"]))
+
+
+def _secrets(body: JsonDict) -> dict[str, str]:
+    secrets = body.get("deployment_secrets") or {}
+    if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
+        raise ApiFault(400, "deployment_secrets must be an object of strings")
+    return dict(secrets)

@@ -29,6 +29,8 @@ SQLITE_TRANSIENT = ("locked", "busy", "unable to open database", "disk i/o error
 
 def is_transient(exc: BaseException) -> bool:
     """A failure that may pass: the server is down, restarting, unreachable, or the SQLite file is locked."""
+    if isinstance(exc, StoreUnavailable):  # already judged transient (e.g. by migrate)
+        return True
     if not isinstance(exc, DBAPIError):
         return False
     if exc.connection_invalidated:

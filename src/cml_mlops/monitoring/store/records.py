@@ -29,6 +29,7 @@ class PredictionRecord:
     prediction: int  # 0/1 at the model's threshold
     latency_ms: float | None = None
     scenario: str = ""
+    arm: str | None = None  # the A/B arm that answered, when an experiment runs
 
     def __post_init__(self) -> None:
         _check_id(self.prediction_id)
@@ -53,7 +54,21 @@ class PredictionRecord:
             "probability": float(self.probability),
             "prediction": int(self.prediction),
             "latency_ms": None if self.latency_ms is None else float(self.latency_ms),
+            "arm": self.arm,
         }
+
+
+def trusted_prediction(**fields: Any) -> PredictionRecord:
+    """A PredictionRecord built without its checks, for a writer whose values are valid by construction (the
+    server's capture: ids it made, probabilities its model gave, features its contract validated and made
+    JSON-ready). Half the cost of capturing a prediction was these checks."""
+    record = object.__new__(PredictionRecord)
+    for name in PredictionRecord.__slots__:
+        object.__setattr__(record, name, fields.get(name, _DEFAULTS.get(name)))
+    return record
+
+
+_DEFAULTS: dict[str, Any] = {"latency_ms": None, "scenario": "", "arm": None}
 
 
 @dataclass(frozen=True, slots=True)

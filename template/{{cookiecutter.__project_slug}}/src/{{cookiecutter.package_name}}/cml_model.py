@@ -2,8 +2,10 @@
 
 A script-built CML model points its file at this file and its function at `predict` (see .project-metadata.yaml).
 `args` is the request: one record (field -> value), or {"dataframe_records": [...]} / {"dataframe_split": {...}};
-the answer has the shape of the local model server's /model response. The version is CML_MLOPS_MODEL_VERSION
-when the deployment sets it, else the `champion` alias, else the `challenger`.
+the answer has the shape of the local model server's /model response: `prediction_id`, `probability`, `label` and
+`model_version` for each record. The version is CML_MLOPS_MODEL_VERSION when the deployment sets it (`cml-mlops
+deploy` does), else the `champion` alias, else the `challenger`. Every prediction is logged to the prediction log
+(`capture:` in cml-mlops.yaml; the database from CML_MLOPS_MONITORING_DSN or the deployment secret of that name).
 """
 
 from __future__ import annotations
