@@ -7,6 +7,7 @@ here also keep those tables equal to the commands' own docstrings.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -54,6 +55,11 @@ print("\\n" + json.dumps({"exit_code": code, "modules": top_level}))
 """
 
 
+# pandera imports pyspark.pandas (and with it scipy) whenever pyspark is installed, as it is with the `spark` extra:
+# that cost is pandera's, so it is counted as pandera's. Without the extra (the embedded default) it is not paid.
+PANDERA_WITH_PYSPARK = frozenset({"pyspark", "scipy"}) if importlib.util.find_spec("pyspark") else frozenset()
+
+
 def imported_by(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
     """Exit code of `cml-mlops ARGS` in a fresh interpreter, and the top-level packages it imported."""
     done = subprocess.run(
@@ -67,7 +73,8 @@ def imported_by(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
     )
     assert done.stdout.strip(), done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return result["exit_code"], set(result["modules"])
+    modules = set(result["modules"])
+    return result["exit_code"], modules - PANDERA_WITH_PYSPARK if "pandera" in modules else modules
 
 
 def test_help_lists_every_command_and_imports_no_heavy_library() -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from cml_mlops.cli_support import pass_config
-from cml_mlops.config import IDENTIFIER_PATTERN, ProjectConfig
+
+if TYPE_CHECKING:
+    from cml_mlops.config import ProjectConfig
 
 
 @click.command("score")
@@ -21,6 +25,7 @@ def score(
     import re
 
     from cml_mlops.batch_scoring import score_table
+    from cml_mlops.config import IDENTIFIER_PATTERN
 
     if not re.fullmatch(IDENTIFIER_PATTERN, output_table):
         raise click.BadParameter(

@@ -72,7 +72,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "simulate": LazyCommand(
         "cml_mlops.simulation.command:simulate",
-        "Send real rows to the deployed model and log every prediction (and delayed labels) to the store.",
+        "Send real rows to the deployed model, check that the server captured every answer, then send delayed labels.",
     ),
     "monitor": LazyCommand(
         "cml_mlops.monitoring.command:monitor",
@@ -82,10 +82,11 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "report": LazyCommand(
         "cml_mlops.monitoring.dashboard_command:report",
-        "Write the monitoring dashboard: metrics over time with their limits, drift per feature, volume and "
-        "latency, the models served over time, and the alerts. Reads the store and MLflow only.",
+        "Write the monitoring dashboard: the alert history and the model's events, metrics over time with their "
+        "limits, drift per feature, volume and latency, the models served over time. Reads the store and MLflow "
+        "only. Without --window, --windows or --since the windows fit the data's span (--window auto).",
     ),
-    "labels": LazyCommand("cml_mlops.labels.command:labels", "Ground truth of logged predictions."),
+    "labels": LazyCommand("cml_mlops.labels_command:labels", "Ground truth of logged predictions."),
     "score": LazyCommand(
         "cml_mlops.batch_scoring_command:score",
         "Score every row with the registered model; the predictions table is written in one snapshot.",

@@ -9,8 +9,10 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cml_mlops.config import ProjectConfig
+if TYPE_CHECKING:
+    from cml_mlops.config import ProjectConfig
 
 ALERT_FILE = Path("monitoring") / "alert.md"
 

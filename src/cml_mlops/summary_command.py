@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cml_mlops.cli_support import CleanErrorsGroup, pass_config
-from cml_mlops.config import ProjectConfig
-from cml_mlops.summaries import ALERT_FILE, alert_summary, training_summary, write_summary
+from cml_mlops.summaries import ALERT_FILE  # a light module: `--help` needs the file name only
+
+if TYPE_CHECKING:
+    from cml_mlops.config import ProjectConfig
 
 
 @click.group("summary", cls=CleanErrorsGroup)
@@ -28,6 +31,8 @@ def summary() -> None:
 @pass_config
 def training(config: ProjectConfig, since: float | None, output: Path | None) -> None:
     """Metrics of the last training run and the gate's verdict on that version."""
+    from cml_mlops.summaries import training_summary, write_summary
+
     text = training_summary(config, since if since is not None else 0.0)
     if output is not None:
         write_summary(text, output)
@@ -42,6 +47,8 @@ def training(config: ProjectConfig, since: float | None, output: Path | None) ->
 @pass_config
 def alert(config: ProjectConfig, output: Path | None) -> None:
     """The monitoring issue's text: the CI run's link and the monitoring report."""
+    from cml_mlops.summaries import alert_summary
+
     path = output or config.path(config.reports.dir) / ALERT_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(alert_summary(config), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""`cml-mlops simulate`: realistic traffic to the deployed model, every prediction logged for monitoring."""
+"""`cml-mlops simulate`: realistic traffic to the deployed model (the server captures it) and its ground truth."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def simulate(
     records_per_request: int | None, drift_share: float | None, seed: int | None, spill: Path | None,
     as_json: bool, progress: bool,
 ) -> None:  # fmt: skip
-    """Send real rows to the deployed model and log every prediction (and delayed labels) to the store."""
+    """Send real rows to the deployed model, check that the server captured every answer, then send delayed labels."""
     if spill is not None:
         _replay(config, spill)
         return

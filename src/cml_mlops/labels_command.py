@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from cml_mlops.cli_support import StepFailed, pass_config
-from cml_mlops.config import ProjectConfig
 from cml_mlops.errors import CmlMlopsError
-from cml_mlops.reports.files import dumps_json
+
+if TYPE_CHECKING:
+    from cml_mlops.config import ProjectConfig
 
 
 @click.group("labels")
@@ -28,6 +31,7 @@ def load(config: ProjectConfig, source: str, as_json: bool) -> None:
     store cannot be used, and nothing was written.
     """
     from cml_mlops.labels import load_labels
+    from cml_mlops.reports.files import dumps_json
 
     try:
         result = load_labels(config, source)
