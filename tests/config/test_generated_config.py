@@ -9,18 +9,20 @@ import yaml
 from cml_mlops.config import PROFILES, load_config
 from cml_mlops.config_sources import explain_config
 
-# What a use case decides: its data, names, model choices, gates, CML project, monitoring schedule and floors.
+# What a use case decides: its data, names, leakage screen, model choices, gates, CML project, monitoring schedule,
+# floors and ground-truth key, and which personal data the server must not capture as is.
 USE_CASE_KEYS = {
     "project.name", "project.package",
     "data.url", "data.member", "data.sha256", "data.separator",
     "lake.namespace", "lake.table",
-    "features.use_leakage_columns",
+    "features.use_leakage_columns", "features.leakage_ceiling", "features.acknowledged_strong",
     "tracking.experiment", "tracking.model_name",
     "training.seed", "training.split", "training.primary_metric", "training.threshold_objective",
     "training.contact_budget", "training.candidates",
     "gates.floors", "gates.baseline_margin", "gates.non_inferiority", "gates.segments",
     "cml.workspace_url", "cml.project_id", "cml.runtime_identifier",
-    "monitoring.schedule", "monitoring.floors",
+    "monitoring.schedule", "monitoring.floors", "monitoring.labels",
+    "capture.drop_columns", "capture.hash_columns",
 }  # fmt: skip
 
 
