@@ -6,6 +6,7 @@ failed check can be reproduced with the same command. `nox --list` shows them al
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
