@@ -42,15 +42,20 @@ def _phase_start(phase: int) -> datetime:
 def _simulate(scenario: str, phase: int, target: str) -> list[str]:
     return cml(
         "simulate", "--scenario", scenario, "--target", target, "--rows", str(TRAFFIC_ROWS),
-        "--start", _phase_start(phase).strftime("%Y-%m-%dT%H:%M:%SZ"), "--interval-seconds", str(3600 / 200),
+        "--start", _iso(_phase_start(phase)), "--interval-seconds", str(3600 / 200),
         "--label-share", "1.0", "--label-delay-seconds", "60", "--records-per-request", "20", "--no-progress",
     )  # fmt: skip
 
 
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _monitor(phase: int, name: str) -> list[str]:
+    # The simulated range only: the server also captured the score step's and the smoke tests' rows, at real time.
     return cml(
-        "monitor", "--window", "1h", "--windows", str(TRAFFIC_HOURS), "--no-progress",
-        "--since", _phase_start(phase).strftime("%Y-%m-%dT%H:%M:%SZ"), "--output-dir", f"reports/monitoring/{name}",
+        "monitor", "--window", "1h", "--no-progress", "--since", _iso(_phase_start(phase)),
+        "--until", _iso(_phase_start(phase + 1)), "--output-dir", f"reports/monitoring/{name}",
     )  # fmt: skip
 
 
@@ -74,7 +79,10 @@ def steps(keep_serving: bool, target: str = "local") -> list[Step]:
         Step("alert, retrain", [*_monitor(1, "2-drift"), "--retrain-on-alert"], expected=1),
         Step("new traffic", _simulate("holdout", 2, target)),
         Step("monitor again", _monitor(2, "3-recovered")),
-        Step("dashboard", cml("report", "--window", "1h", "--windows", str(3 * TRAFFIC_HOURS))),
+        Step(
+            "dashboard",
+            cml("report", "--window", "1h", "--since", _iso(TRAFFIC_START), "--until", _iso(_phase_start(3))),
+        ),
     ]
     return planned if keep_serving else [*planned, Step("undeploy", cml("undeploy", "--target", target))]
 

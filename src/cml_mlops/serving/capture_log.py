@@ -6,12 +6,14 @@
 - while the store is away, what waits is written to the spill file at once (memory stays small; a crash of
   the server loses nothing already spilled), and the log reports itself `degraded`;
 - after the next successful write the spill files are replayed into the store (duplicates skipped) and
-  removed, so an outage heals without anyone running `replay` (which still works on a file that is left).
+  removed, so an outage heals without anyone running `replay` (which still works on a file that is left);
+  while no new write comes (traffic ended during the outage), a healer thread tries every retry_max_seconds.
 """
 
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from sqlalchemy import Engine
 from cml_mlops.monitoring.store.failures import first_line, is_transient
 from cml_mlops.monitoring.store.migration import migrate
 from cml_mlops.monitoring.store.spill import replay_spill
-from cml_mlops.monitoring.store.writer import PredictionLog
+from cml_mlops.monitoring.store.writer import LogSummary, PredictionLog
 
 
 def spill_dir_problem(folder: Path) -> str | None:
@@ -43,7 +45,30 @@ class CaptureLog(PredictionLog):
         self.spill_problem = spill_dir_problem(spill_dir)
         self.predictions_replayed = 0
         self._unreplayed: list[Path] = []  # spill files whose replay failed: tried again after the next write
+        self._replay_lock = threading.Lock()  # the writer (after a write) and the healer (when idle) both replay
         super().__init__(engine, spill_dir=spill_dir, **settings)
+        self._healed = threading.Event()  # set by close: the healer stops
+        self._healer = threading.Thread(target=self._heal, name="capture-replay", daemon=True)
+        self._healer.start()
+
+    def close(self, timeout: float | None = None) -> LogSummary:
+        self._healed.set()
+        return super().close(timeout)
+
+    def _heal(self) -> None:
+        """Replay what waits in spill files when no new write comes to do it (an outage at the end of the traffic)."""
+        while not self._healed.wait(self.retry_max_seconds):
+            if not (self.outage or self._unreplayed or self.spill.path is not None):
+                continue
+            try:
+                if not self._migrated:
+                    migrate(self.engine)
+                    self._migrated = True
+            except Exception as exc:  # still away (or refusing): the next round tries again
+                self.last_error = first_line(exc)
+                continue
+            if self._replay_spills():
+                self.outage = False
 
     @property
     def degraded(self) -> str | None:
@@ -90,8 +115,12 @@ class CaptureLog(PredictionLog):
         self.outage = False
         self._replay_spills()
 
-    def _replay_spills(self) -> None:
-        """Re-send the spill files (the writer thread, between batches); one that fails waits for the next time."""
+    def _replay_spills(self) -> bool:
+        """Re-send the spill files (writer or healer thread); one that fails waits for the next time. True: all sent."""
+        with self._replay_lock:
+            return self._replay_files()
+
+    def _replay_files(self) -> bool:
         with self.spill._lock:  # rotate: rows spilled from now on go to a new file
             if self.spill.path is not None:
                 self._unreplayed.append(self.spill.path)
@@ -106,6 +135,7 @@ class CaptureLog(PredictionLog):
                 self.last_error = f"replay of {path} failed: {first_line(exc)}"
                 if is_transient(exc):
                     self.outage = True
-                return
+                return False
             self._unreplayed.remove(path)
             self.predictions_replayed += result.predictions
+        return True
