@@ -164,6 +164,9 @@ def main() -> int:
                 parser.error("--keep-serving needs a CML workspace: the emulator stops with the demo")
             print(f"deploying to {where}")
         results = run_steps(project, planned, env, in_process=not args.isolated)
+        if not args.keep_serving and len(results) < len(planned):
+            # A step failed before the end: stop serving anyway, so that no model server outlives the job.
+            run_steps(project, planned[-1:], env, in_process=not args.isolated)
     print_summary(f"Demo lifecycle of {project} (target {args.target}, engine {args.engine})", results, len(planned))
     wall, cpu = time.perf_counter() - started, user_cpu() - cpu_before
     timing = write_timing(project, results, len(planned), wall, cpu)

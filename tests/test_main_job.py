@@ -20,6 +20,7 @@ from nbclient import NotebookClient
 
 from ci.demo import steps
 from ci.lifecycle import REPO_ROOT
+from tests.support.net import free_port
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -44,6 +45,7 @@ def data_url(bank_zip: Path) -> Iterator[str]:
 def demo(tmp_path_factory: pytest.TempPathFactory, data_url: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     output = tmp_path_factory.mktemp("demo")
     env = {**os.environ, "CML_MLOPS_DATA_URL": data_url, "PYTHONPATH": str(REPO_ROOT)}
+    env["CML_MLOPS_SERVING_PORT"] = str(free_port())  # not 8765: a developer's own server may hold it
     env.pop("CML_MLOPS_PROFILE", None)
     result = subprocess.run(
         [sys.executable, "-m", "ci.demo", "--output-dir", str(output), "--fresh"],

@@ -14,6 +14,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from cml_mlops.alembic_turns import ALEMBIC_TURNS
 from cml_mlops.config import ProjectConfig
 from cml_mlops.errors import CmlMlopsError, ConfigError
 from cml_mlops.project import load_project_module
@@ -62,7 +63,10 @@ def configure_mlflow(config: ProjectConfig) -> MlflowClient:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    if client.get_experiment_by_name(config.tracking.experiment) is None:
+    with ALEMBIC_TURNS:  # the first call opens the store, which may migrate it (see alembic_turns)
+        experiment = client.get_experiment_by_name(config.tracking.experiment)
+        client.search_registered_models(max_results=1)  # the registry store too
+    if experiment is None:
         location = config.tracking.artifact_location
         artifact_uri = location if "://" in location else config.path(location).resolve().as_uri()
         client.create_experiment(config.tracking.experiment, artifact_location=artifact_uri)

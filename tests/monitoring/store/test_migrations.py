@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Engine, MetaData, String, Table, Text, create_engine, inspect, text
 
+from cml_mlops.alembic_turns import ALEMBIC_TURNS
 from cml_mlops.monitoring.schema import metadata
 from cml_mlops.monitoring.store import (
     VERSION_TABLE,
@@ -192,3 +194,16 @@ def test_processes_migrating_at_once_all_succeed(store_url: str, engine: Engine,
 def _table_names(engine: Engine) -> set[str]:
     with engine.connect() as connection:
         return set(inspect(connection).get_table_names())
+
+
+def test_migrations_take_turns_with_every_other_alembic_user_of_the_process(engine: Engine) -> None:
+    """Alembic's context is process-global: the store's migration (run in the capture writer's thread) and MLflow's
+    store creation (configure_mlflow) must not run at once, so both wait for ALEMBIC_TURNS."""
+    done = threading.Event()
+    with ALEMBIC_TURNS:
+        worker = threading.Thread(target=lambda: (migrate(engine), done.set()), daemon=True)
+        worker.start()
+        assert not done.wait(1.0)  # held here: the migration waits its turn
+        assert "predictions" not in inspect(engine).get_table_names()
+    assert done.wait(60)  # released: it runs
+    assert "predictions" in inspect(engine).get_table_names()

@@ -23,6 +23,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.pool import NullPool
 
+from cml_mlops.alembic_turns import ALEMBIC_TURNS
 from cml_mlops.monitoring.schema import metadata
 from cml_mlops.monitoring.store.errors import SchemaMismatch
 from cml_mlops.monitoring.store.failures import describe_engine, translated
@@ -60,7 +61,11 @@ def migrate(engine: Engine) -> MigrationResult:
 
     StoreUnavailable when the database does not answer. Nothing is changed when this raises.
     """
-    with translated(engine, "create or upgrade the prediction log's tables"), _exclusive(engine) as connection:
+    with (
+        ALEMBIC_TURNS,
+        translated(engine, "create or upgrade the prediction log's tables"),
+        _exclusive(engine) as connection,
+    ):
         return _migrate(connection, describe_engine(engine))
 
 
