@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import json
 import os
 import platform
@@ -52,7 +54,7 @@ class BenchResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["ratio"] = round(self.ratio, 3)
+        data["ratio"] = round(self.ratio, 3) if math.isfinite(self.ratio) else None  # JSON has no infinity
         return data
 
     def write(self, directory: Path = RESULTS_DIR) -> Path:
