@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +18,17 @@ from tests.steps.conftest import invoke, loaded_project  # noqa: F401 - fixtures
 @pytest.fixture
 def project(loaded_project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # noqa: F811
     serving_env(monkeypatch)
+    fit_for_tests(loaded_project)
+    # MLflow creates its SQLite store in a process of its own: alembic's context is process-global, and under
+    # xdist this worker may still run another test's threads (seen as NoSuchTableError in MLflow's migrations).
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from cml_mlops.config import load_config; "
+         "from cml_mlops.tracking import configure_mlflow; configure_mlflow(load_config(Path(sys.argv[1])))",
+         str(loaded_project)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
     try:
-        yield fit_for_tests(loaded_project)
+        yield loaded_project
     finally:
         run_cli(loaded_project, "undeploy")
         kill_servers(loaded_project)
