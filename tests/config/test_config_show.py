@@ -31,6 +31,7 @@ def test_each_value_names_its_source(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("CML_MLOPS_SERVING_PORT", "9100")
     monkeypatch.setenv("CML_MLOPS_DATA_ENCODING", "")  # unset in CI terms: ignored
     monkeypatch.delenv("CML_MLOPS_PROFILE", raising=False)
+    monkeypatch.delenv("CML_MLOPS_DATA_URL", raising=False)  # CI points it at the shared zip
     settings = shown(write_config(tmp_path, CONTENT), "--profile", "ci")
     assert settings["data.url"] == ("https://example.com/data.zip", "file")
     assert settings["data.encoding"] == ("utf-8", "default")
