@@ -36,9 +36,17 @@ class Snapshot:
 class Lake(abc.ABC):
     """Versioned tables in one namespace. Every failure is a LakeError with an actionable message."""
 
-    @abc.abstractmethod
     def table_exists(self, table: str) -> bool:
         """Whether the table is in the catalog (a table whose files are gone raises LakeError)."""
+        try:
+            self._load(table)
+        except NoSuchTable:
+            return False
+        return True
+
+    @abc.abstractmethod
+    def _load(self, table: str) -> object:
+        """The engine's handle of the table; NoSuchTable when the catalog does not have it."""
 
     @abc.abstractmethod
     def create_or_replace(self, table: str, frame: pd.DataFrame, schema: pa.Schema) -> Snapshot:

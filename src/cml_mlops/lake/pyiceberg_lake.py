@@ -86,13 +86,6 @@ class PyIcebergLake(Lake):
 
     # -- reading the catalog -------------------------------------------------------------------
 
-    def table_exists(self, table: str) -> bool:
-        try:
-            self._load(table)
-        except NoSuchTable:
-            return False
-        return True
-
     def snapshots(self, table: str) -> list[Snapshot]:
         iceberg = self._load(table)
         ordered = sorted(iceberg.snapshots(), key=lambda s: (s.sequence_number or 0, s.timestamp_ms))

@@ -78,13 +78,6 @@ class SparkLake(Lake):
 
     # -- reading the catalog -------------------------------------------------------------------
 
-    def table_exists(self, table: str) -> bool:
-        try:
-            self._load(table)
-        except NoSuchTable:
-            return False
-        return True
-
     def snapshots(self, table: str) -> list[Snapshot]:
         from pyspark.sql import functions as F
 
